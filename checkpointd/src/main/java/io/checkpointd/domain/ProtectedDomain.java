@@ -1,0 +1,38 @@
+package io.checkpointd.domain;
+
+import io.checkpointd.dirty.DirtyTracker;
+
+/**
+ * The guest being protected, as the epoch loop sees it. Two drivers implement it: {@code sim} (an
+ * in-process guest) and {@code libvirt} (a QEMU domain, see QEMU-RECIPE.md).
+ *
+ * <p>The shape follows what stock QEMU can do: guest RAM is a shared file both the hypervisor and the
+ * daemon map ({@link #memory()}); everything else (CPU registers, device queues, timers) is an opaque
+ * blob captured while paused ({@link #captureDeviceState()}). A backup restores a guest from exactly
+ * those two things, through {@link DomainRestorer}.
+ *
+ * <p>Threading: pause, capture and resume are called only by the epoch loop thread, in the order
+ * pause, (collect dirty pages, copy them, capture device state), resume.
+ */
+public interface ProtectedDomain extends AutoCloseable {
+
+    String name();
+
+    /** Guest RAM, mapped into this process. Its contents are stable only between pause and resume. */
+    GuestMemory memory();
+
+    /** The tracker that knows which pages this guest wrote; collected while paused. */
+    DirtyTracker dirtyTracker();
+
+    /** Stops every guest CPU at a safe point; returns once no guest write can happen. */
+    void pause();
+
+    /** Device state as of the pause, as bytes the same driver's {@link DomainRestorer} accepts. */
+    byte[] captureDeviceState();
+
+    /** Lets the guest run again. */
+    void resume();
+
+    @Override
+    void close();
+}
