@@ -28,3 +28,4 @@ export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
 # Netty uses sun.misc.Unsafe and lz4-java loads a JNI library: both warn on JDK 25 unless allowed.
 JVM_FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
