@@ -1,0 +1,51 @@
+package io.checkpointd.backup;
+
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.ReplicationConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/** The backup, assembled from config: the replication listener and the replica stores under {@code backup.dir}. */
+public final class BackupDaemon implements AutoCloseable {
+    /** Device state beyond this is refused: a QEMU guest's is well under 10 MiB. */
+    static final long MAX_DEVICE_STATE_BYTES = 256L << 20;
+    /** The largest batch a primary may be configured to send (replication.batch-pages). */
+    static final int MAX_PAGES_PER_FRAME = 1024;
+
+    private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final BackupMetrics metrics;
+    private final BackupServer server;
+    private final InetSocketAddress address;
+
+    private BackupDaemon(CheckpointdConfig config, MeterRegistry registry) {
+        metrics = new BackupMetrics(registry);
+        server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES);
+        ReplicationConfig rc = config.replication();
+        address = server.start(group, rc.listen(), Math.toIntExact(rc.maxFrameBytes()), MAX_PAGES_PER_FRAME);
+    }
+
+    public static BackupDaemon start(CheckpointdConfig config, MeterRegistry registry) {
+        return new BackupDaemon(config, registry);
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public BackupMetrics metrics() {
+        return metrics;
+    }
+
+    public BackupServer server() {
+        return server;
+    }
+
+    @Override
+    public void close() {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        server.close();
+    }
+}

@@ -1,0 +1,46 @@
+package io.checkpointd.backup;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The backup's measurements. */
+public final class BackupMetrics {
+    final Counter committed;
+    final Counter discarded;
+    final Counter bytesReceived;
+    final Timer applyTimer;
+    final AtomicLong lastCommittedEpoch = new AtomicLong();
+
+    public BackupMetrics(MeterRegistry registry) {
+        committed = Counter.builder("checkpointd.backup.checkpoints.committed")
+                .description("Checkpoints received in full, verified and applied to the replica").register(registry);
+        discarded = Counter.builder("checkpointd.backup.checkpoints.discarded")
+                .description("Partial or corrupt checkpoints thrown away (the replica kept the previous one)")
+                .register(registry);
+        bytesReceived = Counter.builder("checkpointd.backup.received").baseUnit("bytes")
+                .description("Bytes received on replication connections").register(registry);
+        applyTimer = Timer.builder("checkpointd.backup.apply")
+                .description("Time to apply a verified checkpoint to the replica").register(registry);
+        Gauge.builder("checkpointd.backup.last.committed.epoch", lastCommittedEpoch, AtomicLong::get)
+                .description("Newest checkpoint the replica holds").register(registry);
+    }
+
+    public long committed() {
+        return (long) committed.count();
+    }
+
+    public long discarded() {
+        return (long) discarded.count();
+    }
+
+    public long bytesReceived() {
+        return (long) bytesReceived.count();
+    }
+
+    public long lastCommittedEpoch() {
+        return lastCommittedEpoch.get();
+    }
+}

@@ -1,0 +1,207 @@
+package io.checkpointd.backup;
+
+import io.checkpointd.replication.wire.Ack;
+import io.checkpointd.replication.wire.CheckpointBegin;
+import io.checkpointd.replication.wire.CheckpointEnd;
+import io.checkpointd.replication.wire.DeviceState;
+import io.checkpointd.replication.wire.Frame;
+import io.checkpointd.replication.wire.FrameCodec;
+import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.replication.wire.HelloAck;
+import io.checkpointd.replication.wire.Pages;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The backup's side of one replication connection, an explicit state machine: AWAIT_HELLO, then IDLE
+ * between checkpoints and RECEIVING inside one. A checkpoint is staged apart from the replica and committed
+ * only when its END verifies; a violation or a lost connection discards it, leaving the replica at the
+ * previous committed checkpoint. The first checkpoint on every connection must be full, so increments are
+ * never applied on top of a replica this connection did not build.
+ *
+ * <p>Runs on the connection's event loop, which owns the {@link ReplicaStore} while connected.
+ */
+public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
+    private static final Logger LOG = LoggerFactory.getLogger(BackupSession.class);
+    private static final Pattern DOMAIN_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    /** Where stores come from, and whether a domain is already being served. */
+    public interface StoreProvider {
+        ReplicaStore acquire(String domain, long ramBytes, int pageSizeBytes) throws IOException, ProtocolViolation;
+
+        void releaseStore(ReplicaStore store);
+
+        /** Called after each commit, on the event loop (failover bookkeeping hooks in here). */
+        default void onCommitted(ReplicaStore store, long epoch) {
+        }
+    }
+
+    private enum State { AWAIT_HELLO, IDLE, RECEIVING, CLOSED }
+
+    private final StoreProvider stores;
+    private final BackupMetrics metrics;
+    private final long maxDeviceStateBytes;
+    private State state = State.AWAIT_HELLO;
+    private ReplicaStore store;
+    private IncomingCheckpoint incoming;
+    private boolean haveBaseOnThisConnection;
+
+    public BackupSession(StoreProvider stores, BackupMetrics metrics, long maxDeviceStateBytes) {
+        this.stores = stores;
+        this.metrics = metrics;
+        this.maxDeviceStateBytes = maxDeviceStateBytes;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+        try {
+            switch (frame) {
+                case Hello hello -> onHello(ctx, hello);
+                case CheckpointBegin begin -> onBegin(begin);
+                case Pages pages -> receiving("PAGES").onPages(pages);
+                case DeviceState chunk -> receiving("DEVICE_STATE").onDeviceState(chunk);
+                case CheckpointEnd end -> onEnd(ctx, end);
+                case Heartbeat ignored -> {
+                    // Liveness belongs to the failure detector (a later issue).
+                }
+                default -> throw new ProtocolViolation("unexpected " + frame.getClass().getSimpleName() + " frame");
+            }
+        } catch (ProtocolViolation e) {
+            LOG.error("{}: protocol violation from {}: {}; closing the connection", domain(), ctx.channel().remoteAddress(),
+                    e.getMessage());
+            discard("protocol violation");
+            ctx.close();
+        } catch (IOException e) {
+            LOG.error("{}: cannot write the replica: {}; closing the connection", domain(), e.toString());
+            discard("I/O error");
+            ctx.close();
+        } finally {
+            ReferenceCountUtil.release(frame);
+        }
+    }
+
+    private void onHello(ChannelHandlerContext ctx, Hello hello) throws IOException, ProtocolViolation {
+        if (state != State.AWAIT_HELLO) {
+            throw new ProtocolViolation("second HELLO on one connection");
+        }
+        String refusal = refusalOf(hello);
+        if (refusal == null) {
+            try {
+                store = stores.acquire(hello.domainName(), hello.ramBytes(), hello.pageSizeBytes());
+            } catch (ProtocolViolation e) {
+                refusal = e.getMessage();
+            }
+        }
+        if (refusal != null) {
+            LOG.error("refusing primary {}: {}", ctx.channel().remoteAddress(), refusal);
+            ctx.writeAndFlush(new HelloAck(FrameCodec.PROTOCOL_VERSION, 0, refusal)).addListener(f -> ctx.close());
+            state = State.CLOSED;
+            return;
+        }
+        metrics.lastCommittedEpoch.set(store.lastCommittedEpoch());
+        LOG.info("{}: primary {} connected ({} bytes of RAM, {}-byte pages); replica at epoch {}",
+                hello.domainName(), ctx.channel().remoteAddress(), hello.ramBytes(), hello.pageSizeBytes(),
+                store.lastCommittedEpoch());
+        ctx.writeAndFlush(new HelloAck(FrameCodec.PROTOCOL_VERSION, store.lastCommittedEpoch(), ""));
+        state = State.IDLE;
+    }
+
+    /** Why a HELLO cannot be served, or null. */
+    private static String refusalOf(Hello hello) {
+        if (hello.protocolVersion() != FrameCodec.PROTOCOL_VERSION) {
+            return "protocol version " + hello.protocolVersion() + " is not supported (this backup speaks "
+                    + FrameCodec.PROTOCOL_VERSION + ")";
+        }
+        if (!DOMAIN_NAME.matcher(hello.domainName()).matches()) {
+            return "domain name '" + hello.domainName() + "' is not a plain name ([A-Za-z0-9._-], at most 128)";
+        }
+        int page = hello.pageSizeBytes();
+        if (page < 512 || Integer.bitCount(page) != 1) {
+            return "page size " + page + " is not a power of two >= 512";
+        }
+        if (hello.ramBytes() <= 0 || hello.ramBytes() % page != 0) {
+            return "RAM size " + hello.ramBytes() + " is not a positive multiple of the page size " + page;
+        }
+        return null;
+    }
+
+    private void onBegin(CheckpointBegin begin) throws ProtocolViolation {
+        if (state != State.IDLE) {
+            throw new ProtocolViolation(state == State.AWAIT_HELLO ? "CKPT_BEGIN before HELLO"
+                    : "CKPT_BEGIN " + begin.epoch() + " while checkpoint " + incoming.epoch() + " is open");
+        }
+        if (!haveBaseOnThisConnection && !begin.full()) {
+            throw new ProtocolViolation("the first checkpoint on a connection must be full; epoch " + begin.epoch()
+                    + " is not");
+        }
+        if (begin.epoch() <= store.lastCommittedEpoch()) {
+            throw new ProtocolViolation("epoch " + begin.epoch() + " is not after the last committed epoch "
+                    + store.lastCommittedEpoch());
+        }
+        incoming = new IncomingCheckpoint(begin, store, maxDeviceStateBytes);
+        state = State.RECEIVING;
+    }
+
+    private IncomingCheckpoint receiving(String frame) throws ProtocolViolation {
+        if (state != State.RECEIVING) {
+            throw new ProtocolViolation(frame + " outside a checkpoint");
+        }
+        return incoming;
+    }
+
+    private void onEnd(ChannelHandlerContext ctx, CheckpointEnd end) throws ProtocolViolation, IOException {
+        IncomingCheckpoint ckpt = receiving("CKPT_END");
+        ckpt.verify(end);
+        long startNs = System.nanoTime();
+        store.commit(ckpt.epoch(), ckpt.pageNumbers(), ckpt.pagesReceived(), ckpt.deviceState());
+        metrics.applyTimer.record(System.nanoTime() - startNs, TimeUnit.NANOSECONDS);
+        metrics.committed.increment();
+        metrics.lastCommittedEpoch.set(ckpt.epoch());
+        haveBaseOnThisConnection = true;
+        incoming = null;
+        state = State.IDLE;
+        stores.onCommitted(store, end.epoch());
+        ctx.writeAndFlush(new Ack(end.epoch()));
+    }
+
+    private void discard(String why) {
+        if (incoming != null) {
+            LOG.warn("{}: checkpoint {} discarded ({}; had {}); replica stays at epoch {}", domain(), incoming.epoch(),
+                    why, incoming.progress(), store.lastCommittedEpoch());
+            metrics.discarded.increment();
+            incoming = null;
+        }
+        state = State.CLOSED;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        discard("connection lost");
+        if (store != null) {
+            LOG.info("{}: primary {} disconnected; replica at epoch {}", domain(), ctx.channel().remoteAddress(),
+                    store.lastCommittedEpoch());
+            stores.releaseStore(store);
+            store = null;
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.error("{}: replication connection from {} failed: {}", domain(), ctx.channel().remoteAddress(),
+                cause.getMessage());
+        discard("connection error");
+        ctx.close();
+    }
+
+    private String domain() {
+        return store == null ? "(no domain yet)" : store.directory().getFileName().toString();
+    }
+}

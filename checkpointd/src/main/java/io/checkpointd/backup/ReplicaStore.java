@@ -1,0 +1,135 @@
+package io.checkpointd.backup;
+
+import io.checkpointd.util.MappedFiles;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the backup keeps for one domain, under {@code <dir>/<domain>/}:
+ * <ul>
+ *   <li>{@code memory.replica}: guest RAM as of the last committed checkpoint (a file the size of RAM);
+ *   <li>{@code staging.mem}: pages of the checkpoint being received, apart from the replica;
+ *   <li>{@code device-state.bin}: the device state committed with the replica;
+ *   <li>{@code commit.record}: see {@link CommitRecord}.
+ * </ul>
+ * Owned by one connection's event loop at a time.
+ */
+public final class ReplicaStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaStore.class);
+
+    private final Path dir;
+    private final String domain;
+    private final long ramBytes;
+    private final int pageSizeBytes;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment replica;
+    private final MemorySegment staging;
+    private long lastCommittedEpoch;
+
+    private ReplicaStore(Path dir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
+        this.dir = dir;
+        this.domain = domain;
+        this.ramBytes = ramBytes;
+        this.pageSizeBytes = pageSizeBytes;
+        CommitRecord record = CommitRecord.readFrom(recordFile());
+        if (record != null && record.isCommitted() && record.domain().equals(domain) && record.ramBytes() == ramBytes
+                && Files.isRegularFile(deviceStateFile())) {
+            lastCommittedEpoch = record.epoch();
+            LOG.info("{}: replica holds committed epoch {}", domain, lastCommittedEpoch);
+        } else if (record != null) {
+            LOG.warn("{}: replica is not usable ({}); it will be rebuilt by a full checkpoint", domain, record);
+        }
+        this.replica = MappedFiles.mapReadWrite(dir.resolve("memory.replica"), ramBytes, arena);
+        this.staging = MappedFiles.mapReadWrite(dir.resolve("staging.mem"), ramBytes, arena);
+    }
+
+    /** Opens (creating if needed) the store of {@code domain} under {@code baseDir}. */
+    public static ReplicaStore open(Path baseDir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
+        Path dir = baseDir.resolve(domain);
+        Files.createDirectories(dir);
+        return new ReplicaStore(dir, domain, ramBytes, pageSizeBytes);
+    }
+
+    /**
+     * The epoch the replica of {@code domain} under {@code baseDir} holds, read from its commit record by any
+     * process; -1 when there is no committed replica (none yet, or torn by a crash mid-apply).
+     */
+    public static long committedEpoch(Path baseDir, String domain) {
+        CommitRecord record = CommitRecord.readFrom(baseDir.resolve(domain).resolve("commit.record"));
+        return record != null && record.isCommitted() ? record.epoch() : -1;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public Path replicaFile() {
+        return dir.resolve("memory.replica");
+    }
+
+    public Path deviceStateFile() {
+        return dir.resolve("device-state.bin");
+    }
+
+    Path recordFile() {
+        return dir.resolve("commit.record");
+    }
+
+    public long lastCommittedEpoch() {
+        return lastCommittedEpoch;
+    }
+
+    public long ramBytes() {
+        return ramBytes;
+    }
+
+    public int pageSizeBytes() {
+        return pageSizeBytes;
+    }
+
+    public long pageCount() {
+        return ramBytes / pageSizeBytes;
+    }
+
+    MemorySegment staging() {
+        return staging;
+    }
+
+    public MemorySegment replica() {
+        return replica;
+    }
+
+    /**
+     * Applies a fully received and verified checkpoint: the staged pages ({@code pageNumbers[i]} is in
+     * staging slot {@code i}) go into the replica, then the device state and the record are replaced.
+     */
+    void commit(long epoch, long[] pageNumbers, int pageCount, byte[] deviceState) throws IOException {
+        new CommitRecord(CommitRecord.APPLYING, epoch, domain, ramBytes).writeTo(recordFile());
+        for (int i = 0; i < pageCount; ) {
+            // Coalesce consecutive page numbers into one copy.
+            int run = 1;
+            while (i + run < pageCount && pageNumbers[i + run] == pageNumbers[i] + run) {
+                run++;
+            }
+            MemorySegment.copy(staging, (long) i * pageSizeBytes, replica, pageNumbers[i] * pageSizeBytes,
+                    (long) run * pageSizeBytes);
+            i += run;
+        }
+        Path tmp = dir.resolve("device-state.bin.tmp");
+        Files.write(tmp, deviceState);
+        Files.move(tmp, deviceStateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        new CommitRecord(CommitRecord.COMMITTED, epoch, domain, ramBytes).writeTo(recordFile());
+        lastCommittedEpoch = epoch;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,51 @@
+package io.checkpointd.cli;
+
+import io.checkpointd.backup.BackupDaemon;
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.HostPort;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "backup", mixinStandardHelpOptions = true,
+        description = {"Receive checkpoints from primaries and keep a replica of each protected guest.",
+                "Stops on SIGTERM or SIGINT."})
+final class BackupCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption configOption;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", converter = Converters.Address.class,
+            description = "Replication listen address; port 0 picks a free one (replication.listen).")
+    HostPort listen;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Where replicas are kept (backup.dir).")
+    Path dir;
+
+    @Option(names = "--ready-file", paramLabel = "FILE", description = "Written once listening: the bound port.")
+    Path readyFile;
+
+    @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
+    Path summaryFile;
+
+    @Override
+    public Integer call() {
+        CheckpointdConfig config = configOption.load();
+        if (listen != null) {
+            config = config.withReplication(config.replication().withListen(listen));
+        }
+        if (dir != null) {
+            config = config.withBackup(config.backup().withDir(dir));
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        BackupDaemon daemon = BackupDaemon.start(config, registry);
+        if (readyFile != null) {
+            Daemons.writeAtomically(readyFile, daemon.address().getPort() + "\n");
+        }
+        Daemons.runUntilStopped(daemon, summaryFile, () -> Summaries.backup(daemon));
+        return 0;
+    }
+}

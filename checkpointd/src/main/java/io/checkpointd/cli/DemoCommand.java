@@ -1,0 +1,171 @@
+package io.checkpointd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.checkpointd.backup.ReplicaStore;
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.demo.ChildProcess;
+import io.checkpointd.demo.KvClient;
+import io.checkpointd.demo.ReplicaObserver;
+import io.checkpointd.sim.KvLayout;
+import io.checkpointd.util.NanoClock;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Protect the embedded sim guest on this machine: a backup and a primary run as two processes on",
+                "loopback while a client updates the guest's key-value service; then print what happened.",
+                "Every reply the client receives is checked against the backup's replica by an independent",
+                "observer: early_releases counts replies that left before their state was committed."})
+final class DemoCommand implements Callable<Integer> {
+    private static final long READY_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
+    private static final long STOP_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConfigOption configOption;
+
+    @Option(names = "--duration", paramLabel = "DURATION", converter = Converters.DurationNs.class,
+            defaultValue = "20s", description = "How long the client load runs (default: ${DEFAULT-VALUE}).")
+    long durationNs;
+
+    @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
+            description = "Checkpoint interval (default: epoch.interval of the config, 50ms built in).")
+    Long epochNs;
+
+    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "32",
+            description = "Client requests kept in flight (default: ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--no-output-commit", description = "Run the primary without holding output (a baseline "
+            + "for experiments; early_releases will then be above 0).")
+    boolean noOutputCommit;
+
+    @Option(names = "--work-dir", paramLabel = "DIR",
+            description = "Keep logs, replicas and summaries here (default: a temporary directory, removed after).")
+    Path workDir;
+
+    @Option(names = "--json", description = "Print one JSON object instead of the readable summary.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        CheckpointdConfig config = configOption.load();
+        String domain = config.domain().name();
+        Path work = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("checkpointd-demo");
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            ObjectNode result = run(config, domain, work, err);
+            if (json) {
+                out.println(result.toPrettyString());
+            } else {
+                out.print(DemoReport.readable(result));
+            }
+            out.flush();
+            return result.path("early_releases").asLong() == 0 || noOutputCommit ? 0 : 2;
+        } finally {
+            if (workDir == null) {
+                deleteTree(work);
+            } else {
+                err.println("demo: logs, replica and summaries kept in " + work);
+            }
+        }
+    }
+
+    private ObjectNode run(CheckpointdConfig config, String domain, Path work, PrintWriter err) throws Exception {
+        Path backupDir = work.resolve("backup");
+        List<String> common = new ArrayList<>();
+        if (configOption.file != null) {
+            common.add("--config");
+            common.add(configOption.file.toAbsolutePath().toString());
+        }
+        err.println("demo: starting backup and primary (logs in " + work + ")");
+        try (ChildProcess backup = ChildProcess.start("backup", work.resolve("backup.log"), concat(List.of("backup",
+                "--listen", "127.0.0.1:0", "--dir", backupDir.toString(), "--ready-file", work.resolve("backup.port").toString(),
+                "--summary-file", work.resolve("backup.json").toString()), common))) {
+            String backupPort = backup.awaitFile(work.resolve("backup.port"), READY_TIMEOUT_NS);
+            List<String> primaryArgs = new ArrayList<>(List.of("primary", "--backup", "127.0.0.1:" + backupPort,
+                    "--service-port", "0", "--run-dir", work.resolve("primary").toString(),
+                    "--ready-file", work.resolve("primary.port").toString(),
+                    "--summary-file", work.resolve("primary.json").toString()));
+            if (epochNs != null) {
+                primaryArgs.add("--epoch");
+                primaryArgs.add(epochNs + "ns");
+            }
+            if (noOutputCommit) {
+                primaryArgs.add("--no-output-commit");
+            }
+            try (ChildProcess primary = ChildProcess.start("primary", work.resolve("primary.log"),
+                    concat(primaryArgs, common))) {
+                int servicePort = Integer.parseInt(primary.awaitFile(work.resolve("primary.port"), READY_TIMEOUT_NS));
+                awaitFirstCommit(backupDir, domain, primary);
+                err.println("demo: guest protected; client load for " + TimeUnit.NANOSECONDS.toSeconds(durationNs) + " s");
+                KvLayout layout = new KvLayout(config.sim().pageSizeBytes(), config.sim().keys());
+                KvClient.Result client;
+                ReplicaObserver observer = new ReplicaObserver(backupDir.resolve(domain).resolve("memory.replica"), layout);
+                try (observer;
+                     KvClient kv = new KvClient(new InetSocketAddress("127.0.0.1", servicePort), concurrency,
+                             config.sim().keys(), observer, NanoClock.SYSTEM, TimeUnit.SECONDS.toNanos(1))) {
+                    client = kv.run(durationNs);
+                }
+                primary.stop(STOP_TIMEOUT_NS);
+                backup.stop(STOP_TIMEOUT_NS);
+                observer.examples().forEach(e -> err.println("demo: early release: " + e));
+                return DemoReport.merge(readJson(work.resolve("primary.json"), primary),
+                        readJson(work.resolve("backup.json"), backup), client, observer, !noOutputCommit);
+            }
+        }
+    }
+
+    private static void awaitFirstCommit(Path backupDir, String domain, ChildProcess primary)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + READY_TIMEOUT_NS;
+        while (ReplicaStore.committedEpoch(backupDir, domain) < 0) {
+            if (!primary.isAlive() || System.nanoTime() - deadline > 0) {
+                throw new IOException("the backup never committed a first checkpoint; primary log:\n" + primary.logTail());
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static JsonNode readJson(Path file, ChildProcess child) throws IOException {
+        if (!Files.exists(file)) {
+            throw new IOException(child.name() + " wrote no summary; its log:\n" + child.logTail());
+        }
+        return Daemons.JSON.readTree(file.toFile());
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

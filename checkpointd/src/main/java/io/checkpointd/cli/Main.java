@@ -1,0 +1,41 @@
+package io.checkpointd.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point: {@code checkpointd <command>}. Each command parses, loads config, runs, and exits. */
+@Command(name = "checkpointd", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {
+                "Continuous checkpointing (Remus-style) high availability for virtual machines.",
+                "Every epoch the primary pauses the guest, copies its dirty pages, resumes it, and ships the",
+                "checkpoint to a backup; guest output is held until the backup has acknowledged it."},
+        subcommands = {DemoCommand.class, PrimaryCommand.class, BackupCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("checkpointd " + commandLine.getCommandName() + ": " + messageOf(ex));
+            return 1;
+        });
+        return cli;
+    }
+
+    private static String messageOf(Throwable ex) {
+        String message = ex.getMessage();
+        return message == null ? ex.toString() : message;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"checkpointd " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.checkpointd.cli;
+
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.HostPort;
+import io.checkpointd.primary.PrimaryDaemon;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "primary", mixinStandardHelpOptions = true,
+        description = {"Run a guest protected by continuous checkpoints to a backup (driver 'sim': the embedded guest).",
+                "Stops on SIGTERM or SIGINT."})
+final class PrimaryCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption configOption;
+
+    @Option(names = "--backup", paramLabel = "HOST:PORT", converter = Converters.Address.class,
+            description = "The backup's replication address (replication.backup).")
+    HostPort backup;
+
+    @Option(names = "--domain", paramLabel = "NAME", description = "Name of the protected domain (domain.name).")
+    String domain;
+
+    @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
+            description = "Checkpoint interval, e.g. 25ms (epoch.interval).")
+    Long epochNs;
+
+    @Option(names = "--service-port", paramLabel = "PORT",
+            description = "UDP port of the sim guest's key-value service; 0 picks a free one (sim.service-port).")
+    Integer servicePort;
+
+    @Option(names = "--no-output-commit", description = "Release guest output at once: an unprotected baseline "
+            + "for experiments; replies can then reveal state the backup does not have.")
+    boolean noOutputCommit;
+
+    @Option(names = "--run-dir", paramLabel = "DIR",
+            description = "Where the sim guest's RAM file lives (default: a temporary directory removed at exit).")
+    Path runDir;
+
+    @Option(names = "--ready-file", paramLabel = "FILE", description = "Written once running: the service's UDP port.")
+    Path readyFile;
+
+    @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
+    Path summaryFile;
+
+    @Override
+    public Integer call() throws Exception {
+        CheckpointdConfig config = applyOverrides(configOption.load());
+        Path dir = runDir != null ? Files.createDirectories(runDir) : Files.createTempDirectory("checkpointd-primary");
+        if (runDir == null) {
+            dir.toFile().deleteOnExit();
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrimaryDaemon daemon = PrimaryDaemon.start(config, registry, dir);
+        if (readyFile != null) {
+            Daemons.writeAtomically(readyFile, daemon.serviceAddress().getPort() + "\n");
+        }
+        Daemons.runUntilStopped(() -> {
+            daemon.close();
+            if (runDir == null) {
+                Files.deleteIfExists(dir.resolve(config.domain().name() + ".ram"));
+            }
+        }, summaryFile, () -> Summaries.primary(daemon));
+        return 0;
+    }
+
+    CheckpointdConfig applyOverrides(CheckpointdConfig c) {
+        if (backup != null) {
+            c = c.withReplication(c.replication().withBackup(backup));
+        }
+        if (domain != null) {
+            c = c.withDomain(c.domain().withName(domain));
+        }
+        if (epochNs != null) {
+            c = c.withEpoch(c.epoch().withIntervalNs(epochNs));
+        }
+        if (servicePort != null) {
+            c = c.withSim(c.sim().withServicePort(servicePort));
+        }
+        if (noOutputCommit) {
+            c = c.withNetBuffer(c.netBuffer().withOutputCommit(false));
+        }
+        return c;
+    }
+}

@@ -1,0 +1,62 @@
+package io.checkpointd.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.checkpointd.backup.BackupDaemon;
+import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.primary.PrimaryDaemon;
+import io.checkpointd.primary.PrimaryMetrics;
+import org.HdrHistogram.Histogram;
+
+/** End-of-run summaries as JSON: what a daemon writes to {@code --summary-file} and the demo merges. */
+final class Summaries {
+    private Summaries() {
+    }
+
+    static ObjectNode primary(PrimaryDaemon daemon) {
+        PrimaryMetrics m = daemon.metrics();
+        DirtyStats dirty = daemon.dirtyStats();
+        ObjectNode o = Daemons.JSON.createObjectNode();
+        o.put("role", "primary");
+        o.put("domain", daemon.config().domain().name());
+        o.put("epoch_ms", daemon.config().epoch().intervalNs() / 1e6);
+        o.put("checkpoints", m.committed());
+        o.put("checkpoints_taken", m.taken());
+        o.set("pause_ms", millis(m.pauseHistogram()));
+        ObjectNode d = o.putObject("dirty_pages_per_epoch");
+        d.put("mean", round(dirty.meanDirtyPages()));
+        d.put("stddev", round(dirty.sampleStddevDirtyPages()));
+        d.put("max", dirty.epochs() == 0 ? 0 : dirty.maxDirtyPages());
+        d.put("epochs", dirty.epochs());
+        o.put("bytes_raw", m.bytesRaw());
+        o.put("bytes_wire", m.bytesWire());
+        o.put("compression_ratio", m.bytesWire() == 0 ? 0 : round((double) m.bytesRaw() / m.bytesWire()));
+        o.set("ack_ms", millis(m.ackHistogram()));
+        o.put("epoch_stalls", m.stalls());
+        o.put("guest_ring_drops", daemon.guestRingDrops());
+        return o;
+    }
+
+    static ObjectNode backup(BackupDaemon daemon) {
+        ObjectNode o = Daemons.JSON.createObjectNode();
+        o.put("role", "backup");
+        o.put("checkpoints_committed", daemon.metrics().committed());
+        o.put("checkpoints_discarded", daemon.metrics().discarded());
+        o.put("last_committed_epoch", daemon.metrics().lastCommittedEpoch());
+        o.put("bytes_received", daemon.metrics().bytesReceived());
+        return o;
+    }
+
+    /** p50, p99 and max of a histogram of nanoseconds, in milliseconds. */
+    static ObjectNode millis(Histogram ns) {
+        ObjectNode o = Daemons.JSON.createObjectNode();
+        o.put("p50", round(ns.getValueAtPercentile(50) / 1e6));
+        o.put("p99", round(ns.getValueAtPercentile(99) / 1e6));
+        o.put("max", round(ns.getMaxValue() / 1e6));
+        o.put("count", ns.getTotalCount());
+        return o;
+    }
+
+    static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,100 @@
+package io.checkpointd.demo;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A checkpointd command run as a separate JVM (the demo's primary and backup are separate processes, as
+ * on two hosts), with its output in a log file. Uses this JVM's java binary, class path and flags.
+ */
+public final class ChildProcess implements AutoCloseable {
+    private final String name;
+    private final Process process;
+    private final Path log;
+
+    private ChildProcess(String name, Process process, Path log) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+    }
+
+    public static ChildProcess start(String name, Path log, List<String> args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("--sun-misc-unsafe-memory-access=allow");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("io.checkpointd.cli.Main");
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new ChildProcess(name, p, log);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    /**
+     * Waits for {@code file} to appear and returns its trimmed content; fails with the child's log tail if
+     * the child dies or the time runs out.
+     */
+    public String awaitFile(Path file, long timeoutNs) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeoutNs;
+        while (!Files.exists(file)) {
+            if (!process.isAlive()) {
+                throw new IOException(name + " exited with status " + process.exitValue() + " before it was ready:\n"
+                        + logTail());
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException(name + " was not ready after " + TimeUnit.NANOSECONDS.toSeconds(timeoutNs)
+                        + " s:\n" + logTail());
+            }
+            Thread.sleep(20);
+        }
+        return Files.readString(file).trim();
+    }
+
+    /** Asks the child to stop (SIGTERM) and waits; kills it if it does not stop in time. Returns its exit status. */
+    public int stop(long timeoutNs) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(timeoutNs, TimeUnit.NANOSECONDS)) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+        return process.exitValue();
+    }
+
+    /** The last lines of the child's log. */
+    public String logTail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            stop(TimeUnit.SECONDS.toNanos(10));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package io.checkpointd.demo;
+
+import io.checkpointd.sim.KvProtocol;
+import io.checkpointd.util.NanoClock;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * A closed-loop client of the sim guest's key-value service: keeps {@code concurrency} requests in flight,
+ * each on a different key, 90% SET (of the key's next value) and 10% GET; a request unanswered for
+ * {@code retryAfterNs} is sent again unchanged (SET of the same value is idempotent). Every reply goes to
+ * the {@link ReplicaObserver}.
+ */
+public final class KvClient implements AutoCloseable {
+    private record Pending(KvProtocol.Request request, long firstSentNs) {
+    }
+
+    /** What the client saw. */
+    public record Result(long requests, long answered, long retries, long errors, Histogram latencyNs) {
+    }
+
+    private final DatagramChannel channel;
+    private final Selector selector;
+    private final int concurrency;
+    private final int keys;
+    private final ReplicaObserver observer;
+    private final NanoClock clock;
+    private final long retryAfterNs;
+    private final SplittableRandom random = new SplittableRandom(7);
+    private final long[] nextValue;
+    private final boolean[] busy;
+    private final Map<Long, Pending> pending = new HashMap<>();
+    private final Map<Long, Long> lastSentNs = new HashMap<>();
+    private final Histogram latencyNs = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    private final ByteBuffer receiveBuffer = ByteBuffer.allocate(2048);
+    private long nextRequestId = 1;
+    private long requests;
+    private long answered;
+    private long retries;
+    private long errors;
+
+    public KvClient(InetSocketAddress service, int concurrency, int keys, ReplicaObserver observer, NanoClock clock,
+                    long retryAfterNs) throws IOException {
+        if (concurrency > keys) {
+            throw new IllegalArgumentException("concurrency " + concurrency + " exceeds the " + keys + " keys");
+        }
+        this.channel = DatagramChannel.open();
+        channel.connect(service);
+        channel.configureBlocking(false);
+        this.selector = Selector.open();
+        channel.register(selector, SelectionKey.OP_READ);
+        this.concurrency = concurrency;
+        this.keys = keys;
+        this.observer = observer;
+        this.clock = clock;
+        this.retryAfterNs = retryAfterNs;
+        this.nextValue = new long[keys];
+        this.busy = new boolean[keys];
+    }
+
+    /** Runs the load for {@code durationNs}; requests still in flight at the end are not answered. */
+    public Result run(long durationNs) throws IOException {
+        long endNs = clock.nanoTime() + durationNs;
+        while (pending.size() < concurrency) {
+            sendNew();
+        }
+        while (clock.nanoTime() - endNs < 0) {
+            selector.select(10);
+            selector.selectedKeys().clear();
+            drainReplies();
+            retryOverdue();
+        }
+        return new Result(requests, answered, retries, errors, latencyNs);
+    }
+
+    private void drainReplies() throws IOException {
+        while (true) {
+            receiveBuffer.clear();
+            try {
+                if (channel.receive(receiveBuffer) == null) {
+                    return;
+                }
+            } catch (PortUnreachableException e) {
+                return; // nothing listens on the service address right now; retries will find it again
+            }
+            receiveBuffer.flip();
+            ByteBuf buf = Unpooled.wrappedBuffer(receiveBuffer);
+            KvProtocol.Reply reply = KvProtocol.Reply.parse(buf);
+            Pending p = reply == null ? null : pending.remove(reply.requestId());
+            if (p == null) {
+                continue; // a duplicate answer to a retried request
+            }
+            long nowNs = clock.nanoTime();
+            lastSentNs.remove(reply.requestId());
+            latencyNs.recordValue(Math.min(nowNs - p.firstSentNs(), latencyNs.getHighestTrackableValue()));
+            answered++;
+            if (reply.status() != KvProtocol.STATUS_OK) {
+                errors++;
+            } else {
+                observer.onReply(reply.key(), reply.value());
+            }
+            busy[p.request().key()] = false;
+            sendNew();
+        }
+    }
+
+    private void sendNew() throws IOException {
+        int key;
+        do {
+            key = random.nextInt(keys);
+        } while (busy[key]);
+        busy[key] = true;
+        KvProtocol.Request request = random.nextInt(10) == 0
+                ? new KvProtocol.Request(nextRequestId++, KvProtocol.OP_GET, key, 0)
+                : new KvProtocol.Request(nextRequestId++, KvProtocol.OP_SET, key, ++nextValue[key]);
+        long nowNs = clock.nanoTime();
+        pending.put(request.requestId(), new Pending(request, nowNs));
+        requests++;
+        send(request, nowNs);
+    }
+
+    private void retryOverdue() throws IOException {
+        long nowNs = clock.nanoTime();
+        Iterator<Map.Entry<Long, Pending>> it = pending.entrySet().iterator();
+        while (it.hasNext()) {
+            Pending p = it.next().getValue();
+            if (nowNs - lastSentNs.get(p.request().requestId()) - retryAfterNs >= 0) {
+                retries++;
+                send(p.request(), nowNs);
+            }
+        }
+    }
+
+    private void send(KvProtocol.Request request, long nowNs) throws IOException {
+        ByteBuf out = Unpooled.buffer(KvProtocol.REQUEST_BYTES);
+        request.writeTo(out);
+        channel.write(out.nioBuffer());
+        lastSentNs.put(request.requestId(), nowNs);
+    }
+
+    @Override
+    public void close() throws IOException {
+        selector.close();
+        channel.close();
+    }
+}

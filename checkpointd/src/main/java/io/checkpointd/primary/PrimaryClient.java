@@ -1,0 +1,264 @@
+package io.checkpointd.primary;
+
+import io.checkpointd.config.HostPort;
+import io.checkpointd.replication.ByteCounter;
+import io.checkpointd.replication.wire.Ack;
+import io.checkpointd.replication.wire.Frame;
+import io.checkpointd.replication.wire.FrameDecoder;
+import io.checkpointd.replication.wire.FrameEncoder;
+import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.replication.wire.HelloAck;
+import io.checkpointd.util.NanoClock;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The primary's replication connection ({@link ReplicationLink}): connects to the backup, says HELLO,
+ * turns ACKs into released output, and when the connection is lost lets held output go (the guest runs
+ * unprotected rather than silent) and keeps reconnecting. Every new connection starts with a full
+ * checkpoint. Its state is written on the connection's event loop and read by the epoch loop and sender.
+ */
+public final class PrimaryClient implements ReplicationLink, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PrimaryClient.class);
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(4 << 20, 16 << 20);
+
+    private final EventLoopGroup group;
+    private final HostPort backup;
+    private final Hello hello;
+    private final CheckpointProgress progress;
+    private final OutputCommit output;
+    private final PrimaryMetrics metrics;
+    private final NanoClock clock;
+    private final long reconnectDelayNs;
+    private final int connectTimeoutMs;
+    private final int maxFrameBytes;
+    private final int maxPagesPerFrame;
+    private final Object writability = new Object();
+    private final AtomicBoolean fullSyncRequested = new AtomicBoolean();
+
+    private volatile Channel channel;
+    private volatile boolean ready;
+    private volatile long generation;
+    private volatile long minimumNextEpoch = 1;
+    private volatile boolean closed;
+    private volatile String lastRefusal = "";
+    private long connectFailures;
+
+    PrimaryClient(EventLoopGroup group, HostPort backup, Hello hello, CheckpointProgress progress, OutputCommit output,
+                  PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
+                  int maxFrameBytes, int maxPagesPerFrame) {
+        this.group = group;
+        this.backup = backup;
+        this.hello = hello;
+        this.progress = progress;
+        this.output = output;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.reconnectDelayNs = reconnectDelayNs;
+        this.connectTimeoutMs = (int) TimeUnit.NANOSECONDS.toMillis(connectTimeoutNs);
+        this.maxFrameBytes = maxFrameBytes;
+        this.maxPagesPerFrame = maxPagesPerFrame;
+    }
+
+    void start() {
+        connect();
+    }
+
+    private void connect() {
+        if (closed) {
+            return;
+        }
+        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(
+                                new ByteCounter(metrics.bytesWire::increment, n -> { }),
+                                new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
+                                new FrameEncoder(),
+                                new Handler());
+                    }
+                });
+        b.connect(backup.host(), backup.port()).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                if (connectFailures++ % 30 == 0) {
+                    LOG.warn("cannot reach backup at {}: {}; retrying every {} ms", backup,
+                            f.cause().getMessage(), TimeUnit.NANOSECONDS.toMillis(reconnectDelayNs));
+                }
+                scheduleReconnect();
+            }
+        });
+    }
+
+    private void scheduleReconnect() {
+        if (!closed) {
+            group.schedule(this::connect, reconnectDelayNs, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<Frame> {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            connectFailures = 0;
+            LOG.info("connected to backup {}; sending HELLO for domain {}", backup, hello.domainName());
+            ctx.writeAndFlush(hello);
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+            switch (frame) {
+                case HelloAck ack when ack.accepted() -> {
+                    minimumNextEpoch = ack.lastCommittedEpoch() + 1;
+                    fullSyncRequested.set(true);
+                    channel = ctx.channel();
+                    generation++;
+                    ready = true;
+                    lastRefusal = "";
+                    LOG.info("backup {} accepted (its last committed epoch: {})", backup, ack.lastCommittedEpoch());
+                }
+                case HelloAck ack -> {
+                    if (!ack.rejection().equals(lastRefusal)) {
+                        LOG.error("backup {} refused this primary: {}", backup, ack.rejection());
+                        lastRefusal = ack.rejection();
+                    }
+                    ctx.close();
+                }
+                case Ack ack -> onAck(ack.epoch());
+                case Heartbeat ignored -> {
+                    // Liveness is the failure detector's (a later issue); the stream itself proves life here.
+                }
+                default -> {
+                    LOG.error("backup {} sent an unexpected {} frame; closing the connection", backup,
+                            frame.getClass().getSimpleName());
+                    ctx.close();
+                }
+            }
+            ReferenceCountUtil.release(frame);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            synchronized (writability) {
+                writability.notifyAll();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (ctx.channel() == channel && ready) {
+                ready = false;
+                progress.onLinkLost();
+                output.releaseAll();
+                metrics.protectedState.set(0);
+                LOG.warn("connection to backup {} lost; held output released, guest unprotected, reconnecting",
+                        backup);
+            }
+            synchronized (writability) {
+                writability.notifyAll();
+            }
+            scheduleReconnect();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.error("replication connection to {} failed: {}", backup, cause.getMessage());
+            ctx.close();
+        }
+    }
+
+    private void onAck(long epoch) {
+        long resumedNs = progress.onAck(epoch);
+        if (resumedNs < 0) {
+            return;
+        }
+        metrics.recordAck(clock.nanoTime() - resumedNs);
+        metrics.checkpointsCommitted.increment();
+        metrics.replicationLagEpochs.set(progress.outstanding());
+        metrics.protectedState.set(1);
+        output.release(epoch);
+    }
+
+    @Override
+    public boolean isReady() {
+        return ready;
+    }
+
+    @Override
+    public long generation() {
+        return generation;
+    }
+
+    @Override
+    public boolean takeFullSyncRequest() {
+        return fullSyncRequested.getAndSet(false);
+    }
+
+    @Override
+    public long minimumNextEpoch() {
+        return minimumNextEpoch;
+    }
+
+    @Override
+    public boolean send(long gen, Frame frame) {
+        Channel ch = channel;
+        if (gen != generation || !ready || ch == null || !ch.isActive()) {
+            ReferenceCountUtil.release(frame);
+            return false;
+        }
+        ch.write(frame, ch.voidPromise());
+        return true;
+    }
+
+    @Override
+    public void flush(long gen) {
+        Channel ch = channel;
+        if (gen == generation && ch != null) {
+            ch.flush();
+        }
+    }
+
+    @Override
+    public boolean awaitWritable(long gen) throws InterruptedException {
+        synchronized (writability) {
+            while (true) {
+                Channel ch = channel;
+                if (gen != generation || !ready || ch == null || !ch.isActive()) {
+                    return false;
+                }
+                if (ch.isWritable()) {
+                    return true;
+                }
+                ch.flush();
+                writability.wait(10);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close().syncUninterruptibly();
+        }
+    }
+}

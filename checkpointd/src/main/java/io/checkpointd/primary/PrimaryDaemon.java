@@ -1,0 +1,118 @@
+package io.checkpointd.primary;
+
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.Compression;
+import io.checkpointd.config.ReplicationConfig;
+import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.net.HeldEgress;
+import io.checkpointd.netbuffer.OutputBuffer;
+import io.checkpointd.replication.wire.FrameCodec;
+import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.sim.SimGuest;
+import io.checkpointd.sim.SimNetwork;
+import io.checkpointd.util.AgentRunner;
+import io.checkpointd.util.NanoClock;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The primary, assembled from config: the protected guest, its network attachment with output commit,
+ * the replication connection, the sender and the epoch loop. {@link #close()} stops them in reverse.
+ */
+public final class PrimaryDaemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PrimaryDaemon.class);
+    private static final long RECONNECT_DELAY_NS = TimeUnit.MILLISECONDS.toNanos(500);
+
+    private final CheckpointdConfig config;
+    private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final PrimaryMetrics metrics;
+    private final DirtyStats dirtyStats = new DirtyStats();
+    private final OutputBuffer outputBuffer;
+    private final SimNetwork network;
+    private final HeldEgress egress;
+    private final SimGuest guest;
+    private final InetSocketAddress serviceAddress;
+    private final StagingPool pool;
+    private final CheckpointProgress progress = new CheckpointProgress();
+    private final PrimaryClient client;
+    private final CheckpointSender sender;
+    private final AgentRunner epochRunner;
+
+    private PrimaryDaemon(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
+        this.config = config;
+        String domain = config.domain().name();
+        NanoClock clock = NanoClock.SYSTEM;
+        metrics = new PrimaryMetrics(registry, domain);
+        network = new SimNetwork(group.next());
+        outputBuffer = new OutputBuffer(config.netBuffer().maxHeldBytes(), config.netBuffer().maxHeldFrames(), registry,
+                Tags.of("domain", domain));
+        egress = new HeldEgress(network.loop(), outputBuffer, network::sendReleased, clock,
+                config.netBuffer().outputCommit());
+        guest = SimGuest.start(domain, config.sim(), runDir.resolve(domain + ".ram"), network);
+        serviceAddress = network.bind("127.0.0.1", config.sim().servicePort(), egress, guest::receive);
+        pool = new StagingPool(config.sim().pageSizeBytes());
+        ReplicationConfig rc = config.replication();
+        Hello hello = new Hello(FrameCodec.PROTOCOL_VERSION, domain, guest.memory().ramBytes(),
+                guest.memory().pageSizeBytes());
+        client = new PrimaryClient(group, rc.backup(), hello, progress, egress, metrics, clock, RECONNECT_DELAY_NS,
+                rc.connectTimeoutNs(), Math.toIntExact(rc.maxFrameBytes()), rc.batchPages());
+        sender = new CheckpointSender(domain, client, pool, metrics, rc.batchPages(),
+                rc.compression() == Compression.LZ4).start();
+        EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender::submit, progress, metrics, dirtyStats,
+                clock, config.epoch().intervalNs(), config.epoch().maxInFlight());
+        client.start();
+        epochRunner = new AgentRunner(loop, clock).start();
+        LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, service on udp {}, backup {}", domain,
+                guest.memory().ramBytes(), TimeUnit.NANOSECONDS.toMillis(config.epoch().intervalNs()),
+                serviceAddress, rc.backup());
+    }
+
+    /** Starts the primary; the sim guest's RAM file goes in {@code runDir}. */
+    public static PrimaryDaemon start(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
+        if (!"sim".equals(config.domain().driver())) {
+            throw new IllegalArgumentException("domain.driver: '" + config.domain().driver()
+                    + "' is not available yet; this build protects driver 'sim' only");
+        }
+        return new PrimaryDaemon(config, registry, runDir);
+    }
+
+    public InetSocketAddress serviceAddress() {
+        return serviceAddress;
+    }
+
+    public PrimaryMetrics metrics() {
+        return metrics;
+    }
+
+    public DirtyStats dirtyStats() {
+        return dirtyStats;
+    }
+
+    public CheckpointdConfig config() {
+        return config;
+    }
+
+    public long guestRingDrops() {
+        return guest.ringDrops();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        epochRunner.close();
+        sender.close();
+        client.close();
+        network.close();
+        egress.close();
+        guest.close();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        pool.close();
+    }
+}

@@ -1,0 +1,111 @@
+package io.checkpointd.primary;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SynchronizedHistogram;
+
+/**
+ * The primary's measurements, registered once in the registry handed in. HdrHistograms keep the exact
+ * distributions for run summaries; Micrometer carries the same numbers to Prometheus.
+ */
+public final class PrimaryMetrics {
+    private static final long MAX_TRACKED_NS = TimeUnit.SECONDS.toNanos(60);
+
+    final Counter checkpointsTaken;
+    final Counter checkpointsCommitted;
+    final Counter fullCheckpoints;
+    final Counter epochStalls;
+    final Counter bytesRaw;
+    final Counter bytesWire;
+    final Counter abandonedCheckpoints;
+    final Timer pauseTimer;
+    final Timer ackTimer;
+    final DistributionSummary dirtyPages;
+    final AtomicLong replicationLagEpochs = new AtomicLong();
+    final AtomicLong protectedState = new AtomicLong();
+    final Histogram pauseNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
+    final Histogram ackNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
+    final Histogram dirtyPagesPerEpoch = new SynchronizedHistogram(3);
+
+    public PrimaryMetrics(MeterRegistry registry, String domain) {
+        checkpointsTaken = Counter.builder("checkpointd.checkpoints.taken").tag("domain", domain)
+                .description("Checkpoints taken (guest paused, dirty pages staged)").register(registry);
+        checkpointsCommitted = Counter.builder("checkpointd.checkpoints").tag("domain", domain)
+                .description("Checkpoints acknowledged by the backup").register(registry);
+        fullCheckpoints = Counter.builder("checkpointd.checkpoints.full").tag("domain", domain)
+                .description("Checkpoints that carried every page (initial sync and re-syncs)").register(registry);
+        epochStalls = Counter.builder("checkpointd.epoch.stalls").tag("domain", domain)
+                .description("Times the epoch loop waited because the backup was max-in-flight checkpoints behind")
+                .register(registry);
+        abandonedCheckpoints = Counter.builder("checkpointd.checkpoints.abandoned").tag("domain", domain)
+                .description("Checkpoints not fully sent because the backup connection went away").register(registry);
+        bytesRaw = Counter.builder("checkpointd.replication.raw").baseUnit("bytes").tag("domain", domain)
+                .description("Checkpoint bytes before compression (pages + device state)").register(registry);
+        bytesWire = Counter.builder("checkpointd.replication.wire").baseUnit("bytes").tag("domain", domain)
+                .description("Checkpoint bytes sent on the replication connection, frame headers included")
+                .register(registry);
+        pauseTimer = Timer.builder("checkpointd.pause").tag("domain", domain)
+                .description("Time the guest was paused per checkpoint").publishPercentileHistogram()
+                .register(registry);
+        ackTimer = Timer.builder("checkpointd.ack.latency").tag("domain", domain)
+                .description("From resume to the backup's acknowledgement of that checkpoint")
+                .publishPercentileHistogram().register(registry);
+        dirtyPages = DistributionSummary.builder("checkpointd.dirty.pages").tag("domain", domain)
+                .description("Pages dirtied per epoch").register(registry);
+        Gauge.builder("checkpointd.replication.lag.epochs", replicationLagEpochs, AtomicLong::get)
+                .tag("domain", domain).description("Checkpoints taken but not yet acknowledged").register(registry);
+        Gauge.builder("checkpointd.protected", protectedState, AtomicLong::get).tag("domain", domain)
+                .description("1 while a backup holds a committed checkpoint and output is held, else 0")
+                .register(registry);
+    }
+
+    void recordPause(long pauseNanos, long dirty) {
+        pauseTimer.record(pauseNanos, TimeUnit.NANOSECONDS);
+        pauseNs.recordValue(Math.min(pauseNanos, MAX_TRACKED_NS));
+        dirtyPages.record(dirty);
+        dirtyPagesPerEpoch.recordValue(dirty);
+    }
+
+    void recordAck(long ackNanos) {
+        ackTimer.record(ackNanos, TimeUnit.NANOSECONDS);
+        ackNs.recordValue(Math.min(Math.max(ackNanos, 0), MAX_TRACKED_NS));
+    }
+
+    public Histogram pauseHistogram() {
+        return pauseNs;
+    }
+
+    public Histogram ackHistogram() {
+        return ackNs;
+    }
+
+    public Histogram dirtyPagesHistogram() {
+        return dirtyPagesPerEpoch;
+    }
+
+    public long committed() {
+        return (long) checkpointsCommitted.count();
+    }
+
+    public long taken() {
+        return (long) checkpointsTaken.count();
+    }
+
+    public long bytesRaw() {
+        return (long) bytesRaw.count();
+    }
+
+    public long bytesWire() {
+        return (long) bytesWire.count();
+    }
+
+    public long stalls() {
+        return (long) epochStalls.count();
+    }
+}

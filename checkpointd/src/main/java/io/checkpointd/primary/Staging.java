@@ -1,0 +1,91 @@
+package io.checkpointd.primary;
+
+import io.checkpointd.dirty.DirtyPageSet;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A staging buffer: one checkpoint's copy of its dirty pages, contiguous, with their page numbers, and
+ * its device state. Filled by the epoch loop while the guest is paused, read by the sender after resume,
+ * then returned to the {@link StagingPool} for reuse.
+ */
+final class Staging implements AutoCloseable {
+    private final int pageSizeBytes;
+    private Arena arena;
+    private MemorySegment data = MemorySegment.NULL;
+    private long[] pageNumbers = new long[0];
+    private int pageCount;
+
+    long epoch;
+    boolean full;
+    long linkGeneration;
+    byte[] deviceState = new byte[0];
+    long pauseStartNs;
+    long resumedNs;
+
+    Staging(int pageSizeBytes) {
+        this.pageSizeBytes = pageSizeBytes;
+    }
+
+    /**
+     * Copies every page of {@code dirty} out of {@code ram}, coalescing runs into single copies. Grows the
+     * buffer if this checkpoint is the largest yet (the only allocation the paused section can make).
+     */
+    void copyFrom(MemorySegment ram, DirtyPageSet dirty) {
+        int count = Math.toIntExact(dirty.count());
+        ensureCapacity(count);
+        int filled = 0;
+        long start = dirty.nextPage(0);
+        while (start >= 0) {
+            long end = dirty.nextClearPage(start);
+            MemorySegment.copy(ram, start * pageSizeBytes, data, (long) filled * pageSizeBytes,
+                    (end - start) * pageSizeBytes);
+            for (long p = start; p < end; p++) {
+                pageNumbers[filled++] = p;
+            }
+            start = dirty.nextPage(end);
+        }
+        pageCount = filled;
+    }
+
+    private void ensureCapacity(int count) {
+        if (pageNumbers.length >= count && data.byteSize() >= (long) count * pageSizeBytes) {
+            return;
+        }
+        if (arena != null) {
+            arena.close();
+        }
+        arena = Arena.ofShared();
+        data = arena.allocate((long) count * pageSizeBytes, 4096);
+        pageNumbers = new long[count];
+    }
+
+    int pageCount() {
+        return pageCount;
+    }
+
+    int pageSizeBytes() {
+        return pageSizeBytes;
+    }
+
+    long pageNumber(int index) {
+        return pageNumbers[index];
+    }
+
+    /** Pages {@code [from, from + count)} of this checkpoint, contiguous. */
+    MemorySegment pages(int from, int count) {
+        return data.asSlice((long) from * pageSizeBytes, (long) count * pageSizeBytes);
+    }
+
+    long rawBytes() {
+        return (long) pageCount * pageSizeBytes + deviceState.length;
+    }
+
+    @Override
+    public void close() {
+        if (arena != null) {
+            arena.close();
+            arena = null;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.checkpointd.primary;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Staging buffers for checkpoints between pause and the end of sending. The epoch loop takes one per
+ * checkpoint; the sender gives it back once encoded. At most {@code maxInFlight} are out at once (the
+ * epoch loop waits for acknowledgements before that), so the pool never allocates more than that.
+ */
+final class StagingPool implements AutoCloseable {
+    private final int pageSizeBytes;
+    private final ConcurrentLinkedQueue<Staging> free = new ConcurrentLinkedQueue<>();
+    private final List<Staging> all = new ArrayList<>();
+
+    StagingPool(int pageSizeBytes) {
+        this.pageSizeBytes = pageSizeBytes;
+    }
+
+    /** Called by the epoch loop only. */
+    Staging acquire() {
+        Staging s = free.poll();
+        if (s == null) {
+            s = new Staging(pageSizeBytes);
+            synchronized (all) {
+                all.add(s);
+            }
+        }
+        return s;
+    }
+
+    void release(Staging staging) {
+        free.add(staging);
+    }
+
+    int allocated() {
+        synchronized (all) {
+            return all.size();
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (all) {
+            all.forEach(Staging::close);
+        }
+    }
+}
