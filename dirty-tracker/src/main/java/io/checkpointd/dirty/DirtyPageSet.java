@@ -36,10 +36,18 @@ public final class DirtyPageSet {
         words[(int) (page >>> 6)] |= 1L << page;
     }
 
-    /** Adds pages {@code [fromPage, toPage)}. */
+    /** Adds pages {@code [fromPage, toPage)}, a word at a time. */
     public void addRange(long fromPage, long toPage) {
-        for (long p = fromPage; p < toPage; p++) {
-            add(p);
+        if (fromPage < 0 || toPage > pageCount || fromPage > toPage) {
+            throw new IndexOutOfBoundsException("range [" + fromPage + ", " + toPage + ") outside [0, " + pageCount + ")");
+        }
+        long p = fromPage;
+        while (p < toPage) {
+            int word = (int) (p >>> 6);
+            int bitsHere = (int) Math.min(Long.SIZE - (p & 63), toPage - p);
+            long mask = bitsHere == Long.SIZE ? -1L : ((1L << bitsHere) - 1) << p;
+            words[word] |= mask;
+            p += bitsHere;
         }
     }
 
@@ -67,6 +75,9 @@ public final class DirtyPageSet {
 
     /** The first page {@code >= fromPage} in the set, or -1. */
     public long nextPage(long fromPage) {
+        if (fromPage < 0) {
+            throw new IndexOutOfBoundsException("negative page " + fromPage);
+        }
         if (fromPage >= pageCount) {
             return -1;
         }
@@ -86,6 +97,9 @@ public final class DirtyPageSet {
 
     /** The first page {@code >= fromPage} not in the set, or {@link #pageCount()}. */
     public long nextClearPage(long fromPage) {
+        if (fromPage < 0) {
+            throw new IndexOutOfBoundsException("negative page " + fromPage);
+        }
         if (fromPage >= pageCount) {
             return pageCount;
         }

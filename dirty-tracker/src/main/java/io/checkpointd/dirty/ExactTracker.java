@@ -37,7 +37,8 @@ public final class ExactTracker implements DirtyTracker {
         long bit = 1L << page;
         long[] words = current.words();
         int i = (int) (page >>> 6);
-        // A plain read first: hot pages are written many times per epoch and are usually marked already.
+        // Test before setting: hot pages are written many times per epoch and are usually marked already,
+        // and an opaque read is far cheaper than an atomic read-modify-write on a shared cache line.
         if (((long) WORDS.getOpaque(words, i) & bit) == 0) {
             WORDS.getAndBitwiseOr(words, i, bit);
         }
