@@ -1,0 +1,146 @@
+package io.checkpointd.replication.wire;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+
+import static io.checkpointd.replication.wire.FrameCodec.*;
+
+/**
+ * Reads the fields of one payload whose framing and CRC {@link FrameDecoder} has already checked. Every
+ * count, length, enum code and boolean is checked against the layout of {@link FrameCodec} and against the
+ * bytes that remain before anything is allocated from it; a violation is a {@link CorruptFrameException}.
+ *
+ * <p>Reads by absolute index and leaves the buffer's indexes alone; the caller skips the payload.
+ */
+final class PayloadReader {
+
+    private final int type;
+    private final long epoch;
+    private final ByteBuf buf;
+    private final int start;
+    private final int payloadBytes;
+
+    /** The payload is {@code buf[start, start + payloadBytes)}, all readable. */
+    PayloadReader(int type, long epoch, ByteBuf buf, int start, int payloadBytes) {
+        this.type = type;
+        this.epoch = epoch;
+        this.buf = buf;
+        this.start = start;
+        this.payloadBytes = payloadBytes;
+    }
+
+    /**
+     * The frame this payload holds. Pages and device state hold a retained slice of {@code buf}, created
+     * last, so nothing needs releasing when this throws.
+     *
+     * @throws CorruptFrameException when a field is invalid
+     */
+    Frame read(int maxPagesPerFrame) {
+        return switch (type) {
+            case TYPE_HELLO -> new Hello(
+                    buf.getInt(start + HELLO_PROTOCOL_VERSION_OFFSET),
+                    string("domainName", HELLO_DOMAIN_NAME_OFFSET),
+                    nonNegative("ramBytes", buf.getLong(start + HELLO_RAM_BYTES_OFFSET)),
+                    (int) nonNegative("pageSizeBytes", buf.getInt(start + HELLO_PAGE_SIZE_OFFSET)));
+            case TYPE_HELLO_ACK -> new HelloAck(
+                    buf.getInt(start + HELLO_ACK_PROTOCOL_VERSION_OFFSET),
+                    epoch,
+                    string("rejection", HELLO_ACK_REJECTION_OFFSET));
+            case TYPE_CKPT_BEGIN -> new CheckpointBegin(
+                    epoch,
+                    bool("full", CKPT_BEGIN_FULL_OFFSET),
+                    nonNegative("pageCount", buf.getLong(start + CKPT_BEGIN_PAGE_COUNT_OFFSET)),
+                    nonNegative("deviceStateBytes", buf.getLong(start + CKPT_BEGIN_DEVICE_STATE_BYTES_OFFSET)));
+            case TYPE_PAGES -> pages(maxPagesPerFrame);
+            case TYPE_DEVICE_STATE -> new DeviceState(epoch, buf.retainedSlice(start, payloadBytes));
+            case TYPE_CKPT_END -> new CheckpointEnd(
+                    epoch,
+                    nonNegative("pageCount", buf.getLong(start + CKPT_END_PAGE_COUNT_OFFSET)),
+                    nonNegative("deviceStateBytes", buf.getLong(start + CKPT_END_DEVICE_STATE_BYTES_OFFSET)),
+                    buf.getLong(start + CKPT_END_DIGEST_OFFSET));
+            case TYPE_ACK -> new Ack(epoch);
+            case TYPE_HEARTBEAT -> new Heartbeat(
+                    nonNegative("sequence", buf.getLong(start + HEARTBEAT_SEQUENCE_OFFSET)),
+                    buf.getLong(start + HEARTBEAT_SENT_NANOS_OFFSET),
+                    buf.getLong(start + HEARTBEAT_ECHO_NANOS_OFFSET));
+            default -> throw new IllegalStateException("type " + type + " passed the type check");
+        };
+    }
+
+    private Pages pages(int maxPagesPerFrame) {
+        int pageCount = buf.getInt(start + PAGES_PAGE_COUNT_OFFSET);
+        if (pageCount < 0) {
+            throw corrupt("pageCount " + pageCount + " is negative");
+        }
+        if (pageCount > maxPagesPerFrame) {
+            throw corrupt("pageCount " + pageCount + " exceeds the limit of " + maxPagesPerFrame);
+        }
+        int code = buf.getUnsignedByte(start + PAGES_ENCODING_OFFSET);
+        PageEncoding encoding = PageEncoding.ofCode(code);
+        if (encoding == null) {
+            throw corrupt("encoding " + code + " is unknown");
+        }
+        long pageNumberBytes = (long) pageCount * PAGE_NUMBER_BYTES;
+        int remaining = payloadBytes - PAGES_PAGE_NUMBERS_OFFSET;
+        if (pageNumberBytes > remaining) {
+            throw corrupt("pageCount " + pageCount + " needs " + pageNumberBytes
+                    + " bytes of page numbers but only " + remaining + " remain");
+        }
+        long[] pageNumbers = new long[pageCount];
+        int index = start + PAGES_PAGE_NUMBERS_OFFSET;
+        for (int i = 0; i < pageCount; i++, index += PAGE_NUMBER_BYTES) {
+            long pageNumber = buf.getLong(index);
+            if (pageNumber < 0) {
+                throw corrupt("pageNumbers[" + i + "] " + pageNumber + " is negative");
+            }
+            pageNumbers[i] = pageNumber;
+        }
+        ByteBuf data = buf.retainedSlice(index, start + payloadBytes - index);
+        return new Pages(epoch, pageNumbers, encoding, data);
+    }
+
+    /** A string at {@code offset} that must end the payload exactly. */
+    private String string(String field, int offset) {
+        int lengthBytes = buf.getUnsignedShort(start + offset);
+        if (lengthBytes > MAX_STRING_BYTES) {
+            throw corrupt(field + " length " + lengthBytes + " exceeds the limit of " + MAX_STRING_BYTES);
+        }
+        int remaining = payloadBytes - offset - STRING_LENGTH_BYTES;
+        if (lengthBytes > remaining) {
+            throw corrupt(field + " length " + lengthBytes + " does not fit the " + remaining + " bytes left");
+        }
+        if (lengthBytes < remaining) {
+            throw corrupt((remaining - lengthBytes) + " trailing bytes after " + field);
+        }
+        try {
+            // A fresh decoder reports malformed input instead of replacing it, keeping the encoding canonical.
+            return StandardCharsets.UTF_8.newDecoder()
+                    .decode(buf.nioBuffer(start + offset + STRING_LENGTH_BYTES, lengthBytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new CorruptFrameException(describe(type, epoch) + ": " + field + " is not valid UTF-8", e);
+        }
+    }
+
+    private boolean bool(String field, int offset) {
+        byte value = buf.getByte(start + offset);
+        return switch (value) {
+            case 0 -> false;
+            case 1 -> true;
+            default -> throw corrupt(field + " " + value + " is not a boolean (0 or 1)");
+        };
+    }
+
+    private long nonNegative(String field, long value) {
+        if (value < 0) {
+            throw corrupt(field + " " + value + " is negative");
+        }
+        return value;
+    }
+
+    private CorruptFrameException corrupt(String problem) {
+        return new CorruptFrameException(describe(type, epoch) + ": " + problem);
+    }
+}
