@@ -32,14 +32,16 @@ final class BackupCommand implements Callable<Integer> {
     Path summaryFile;
 
     @Override
-    public Integer call() {
-        CheckpointdConfig config = configOption.load();
-        if (listen != null) {
-            config = config.withReplication(config.replication().withListen(listen));
-        }
-        if (dir != null) {
-            config = config.withBackup(config.backup().withDir(dir));
-        }
+    public Integer call() throws Exception {
+        CheckpointdConfig config = configOption.load(c -> {
+            if (listen != null) {
+                c = c.withReplication(c.replication().withListen(listen));
+            }
+            if (dir != null) {
+                c = c.withBackup(c.backup().withDir(dir));
+            }
+            return c;
+        });
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         BackupDaemon daemon = BackupDaemon.start(config, registry);
         if (readyFile != null) {

@@ -1,8 +1,11 @@
 package io.checkpointd.cli;
 
 import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.ConfigException;
 import io.checkpointd.config.ConfigLoader;
+import io.checkpointd.config.ConfigValidator;
 import java.nio.file.Path;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.Option;
 
 /** {@code --config FILE}, shared by every command that runs a daemon. Flags given beside it override it. */
@@ -11,7 +14,9 @@ final class ConfigOption {
             description = "YAML configuration (see conf/checkpointd.yaml). Without it, built-in defaults apply.")
     Path file;
 
-    CheckpointdConfig load() {
-        return ConfigLoader.loadOrDefaults(file);
+    /** The file's config (or the defaults) with {@code overrides} applied, validated again as a whole. */
+    CheckpointdConfig load(UnaryOperator<CheckpointdConfig> overrides) throws ConfigException {
+        CheckpointdConfig loaded = ConfigLoader.loadOrDefaults(file);
+        return ConfigValidator.validate(overrides.apply(loaded), "command line");
     }
 }

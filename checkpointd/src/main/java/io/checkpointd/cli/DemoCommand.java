@@ -66,7 +66,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CheckpointdConfig config = configOption.load();
+        CheckpointdConfig config = configOption.load(c -> c);
         String domain = config.domain().name();
         Path work = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("checkpointd-demo");
         PrintWriter out = spec.commandLine().getOut();

@@ -50,7 +50,7 @@ final class PrimaryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CheckpointdConfig config = applyOverrides(configOption.load());
+        CheckpointdConfig config = configOption.load(this::applyOverrides);
         Path dir = runDir != null ? Files.createDirectories(runDir) : Files.createTempDirectory("checkpointd-primary");
         if (runDir == null) {
             dir.toFile().deleteOnExit();
