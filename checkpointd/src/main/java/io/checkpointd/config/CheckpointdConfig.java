@@ -1,0 +1,51 @@
+package io.checkpointd.config;
+
+import java.util.Objects;
+
+/**
+ * The whole configuration of one daemon, one record per concern. Immutable; {@link ConfigLoader} builds
+ * and validates it once at start, and tests or command-line flags override single values with the
+ * {@code with...} methods (then run {@link ConfigValidator#validate} again if the values came from a user).
+ */
+public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
+                                NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup) {
+
+    public CheckpointdConfig {
+        Objects.requireNonNull(domain, "domain");
+        Objects.requireNonNull(epoch, "epoch");
+        Objects.requireNonNull(replication, "replication");
+        Objects.requireNonNull(netBuffer, "netBuffer");
+        Objects.requireNonNull(sim, "sim");
+        Objects.requireNonNull(backup, "backup");
+    }
+
+    /** Every value at its default: what an empty or absent config file means. Valid. */
+    public static CheckpointdConfig defaults() {
+        return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
+                NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults());
+    }
+
+    public CheckpointdConfig withDomain(DomainConfig domain) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+
+    public CheckpointdConfig withEpoch(EpochConfig epoch) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+
+    public CheckpointdConfig withReplication(ReplicationConfig replication) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+
+    public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+
+    public CheckpointdConfig withSim(SimConfig sim) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+
+    public CheckpointdConfig withBackup(BackupConfig backup) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+    }
+}

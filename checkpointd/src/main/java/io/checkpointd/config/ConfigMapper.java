@@ -1,0 +1,96 @@
+package io.checkpointd.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Turns a parsed YAML tree into a {@link CheckpointdConfig}, one section at a time. This is the one place
+ * that names the YAML keys: each record field has its key here, with its default and allowed range.
+ * Absent keys take the default of {@link CheckpointdConfig#defaults()}.
+ */
+final class ConfigMapper {
+
+    private static final List<String> COMPRESSIONS =
+            List.of(Compression.LZ4.name().toLowerCase(Locale.ROOT), Compression.NONE.name().toLowerCase(Locale.ROOT));
+
+    private ConfigMapper() {
+    }
+
+    /**
+     * @param source  the file name for messages
+     * @param baseDir what relative paths in the file are relative to: the file's directory
+     */
+    static CheckpointdConfig map(JsonNode tree, String source, Path baseDir) throws ConfigException {
+        YamlSection top = YamlSection.top(source, tree);
+        CheckpointdConfig d = CheckpointdConfig.defaults();
+        CheckpointdConfig config = new CheckpointdConfig(
+                domain(top.section("domain"), d.domain()),
+                epoch(top.section("epoch"), d.epoch()),
+                replication(top.section("replication"), d.replication()),
+                netBuffer(top.section("net-buffer"), d.netBuffer()),
+                sim(top.section("sim"), d.sim()),
+                backup(top.section("backup"), d.backup(), baseDir));
+        top.rejectUnknownKeys();
+        return config;
+    }
+
+    private static DomainConfig domain(YamlSection s, DomainConfig d) throws ConfigException {
+        DomainConfig c = new DomainConfig(
+                s.text("name", d.name()),
+                s.choice("driver", d.driver(), DomainConfig.DRIVERS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static EpochConfig epoch(YamlSection s, EpochConfig d) throws ConfigException {
+        EpochConfig c = new EpochConfig(
+                s.durationNs("interval", d.intervalNs(), EpochConfig.INTERVAL_NS),
+                s.integer("max-in-flight", d.maxInFlight(), EpochConfig.MAX_IN_FLIGHT));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static ReplicationConfig replication(YamlSection s, ReplicationConfig d) throws ConfigException {
+        ReplicationConfig c = new ReplicationConfig(
+                s.hostPort("backup", d.backup()),
+                s.hostPort("listen", d.listen()),
+                Compression.valueOf(s.choice("compression", d.compression().name().toLowerCase(Locale.ROOT),
+                        COMPRESSIONS).toUpperCase(Locale.ROOT)),
+                s.integer("batch-pages", d.batchPages(), ReplicationConfig.BATCH_PAGES),
+                s.bytes("max-frame", d.maxFrameBytes(), ReplicationConfig.MAX_FRAME_BYTES),
+                s.durationNs("connect-timeout", d.connectTimeoutNs(), ReplicationConfig.CONNECT_TIMEOUT_NS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static NetBufferConfig netBuffer(YamlSection s, NetBufferConfig d) throws ConfigException {
+        NetBufferConfig c = new NetBufferConfig(
+                s.bool("output-commit", d.outputCommit()),
+                s.bytes("max-held", d.maxHeldBytes(), NetBufferConfig.MAX_HELD_BYTES),
+                s.integer("max-held-frames", d.maxHeldFrames(), NetBufferConfig.MAX_HELD_FRAMES));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static SimConfig sim(YamlSection s, SimConfig d) throws ConfigException {
+        SimConfig c = new SimConfig(
+                s.bytes("ram", d.ramBytes(), SimConfig.RAM_BYTES),
+                (int) s.bytes("page-size", d.pageSizeBytes(), SimConfig.PAGE_SIZE_BYTES),
+                s.whole("dirty-rate", d.dirtyPagesPerSecond(), SimConfig.DIRTY_PAGES_PER_SECOND),
+                s.bytes("hot-set", d.hotSetBytes(), SimConfig.HOT_SET_BYTES),
+                s.fraction("hot-fraction", d.hotFraction(), 0, 1),
+                s.integer("writer-threads", d.writerThreads(), SimConfig.WRITER_THREADS),
+                s.integer("service-port", d.servicePort(), SimConfig.SERVICE_PORT),
+                s.integer("keys", d.keys(), SimConfig.KEYS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static BackupConfig backup(YamlSection s, BackupConfig d, Path baseDir) throws ConfigException {
+        BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir));
+        s.rejectUnknownKeys();
+        return c;
+    }
+}

@@ -1,0 +1,155 @@
+package io.checkpointd.config;
+
+import java.util.Objects;
+
+/**
+ * Checks a {@link CheckpointdConfig} against every range and cross-field rule, reporting the YAML key of
+ * the first violation. {@link ConfigLoader} runs it on every file it loads; run it again on a config
+ * whose values were overridden from user input (command-line flags), naming that input as the source.
+ */
+public final class ConfigValidator {
+
+    private ConfigValidator() {
+    }
+
+    /**
+     * @param source where the values came from, for messages: a file name or {@code command line}
+     * @return {@code config}, so a load can end with {@code return validate(config, source)}
+     * @throws ConfigException naming {@code source} and the YAML key path of the first rule broken
+     */
+    public static CheckpointdConfig validate(CheckpointdConfig config, String source) throws ConfigException {
+        Objects.requireNonNull(source, "source");
+        Checks checks = new Checks(source);
+        domain(checks, config.domain());
+        epoch(checks, config.epoch());
+        replication(checks, config.replication());
+        netBuffer(checks, config.netBuffer());
+        sim(checks, config.sim());
+        backup(checks, config.backup());
+        // Last: these compare values already known to be in range.
+        simCrossChecks(checks, config.sim());
+        frameFitsBatch(checks, config.replication(), config.sim());
+        return config;
+    }
+
+    private static void domain(Checks c, DomainConfig d) throws ConfigException {
+        String name = d.name();
+        if (name.isBlank()) {
+            c.fail("domain.name", "empty; write the domain's name, e.g. demo");
+        }
+        // The name travels in HELLO frames and metrics labels and may name files on the backup.
+        if (name.length() > DomainConfig.MAX_NAME_CHARS || name.equals(".") || name.equals("..")
+                || name.chars().anyMatch(ch -> ch == '/' || Character.isISOControl(ch))) {
+            c.fail("domain.name", "'" + name + "' is not a usable name; use up to " + DomainConfig.MAX_NAME_CHARS
+                    + " characters without '/' or control characters");
+        }
+        if (!DomainConfig.DRIVERS.contains(d.driver())) {
+            c.fail("domain.driver", "'" + d.driver() + "' is not a driver; write "
+                    + String.join(" or ", DomainConfig.DRIVERS));
+        }
+    }
+
+    private static void epoch(Checks c, EpochConfig e) throws ConfigException {
+        c.range("epoch.interval", e.intervalNs(), EpochConfig.INTERVAL_NS);
+        c.range("epoch.max-in-flight", e.maxInFlight(), EpochConfig.MAX_IN_FLIGHT);
+    }
+
+    private static void replication(Checks c, ReplicationConfig r) throws ConfigException {
+        if (r.backup().port() == 0) {
+            c.fail("replication.backup", "port 0 cannot be connected to; write the port the backup listens on, e.g. "
+                    + r.backup().withPort(ReplicationConfig.defaults().backup().port()));
+        }
+        c.range("replication.batch-pages", r.batchPages(), ReplicationConfig.BATCH_PAGES);
+        c.range("replication.max-frame", r.maxFrameBytes(), ReplicationConfig.MAX_FRAME_BYTES);
+        c.range("replication.connect-timeout", r.connectTimeoutNs(), ReplicationConfig.CONNECT_TIMEOUT_NS);
+    }
+
+    private static void netBuffer(Checks c, NetBufferConfig n) throws ConfigException {
+        c.range("net-buffer.max-held", n.maxHeldBytes(), NetBufferConfig.MAX_HELD_BYTES);
+        c.range("net-buffer.max-held-frames", n.maxHeldFrames(), NetBufferConfig.MAX_HELD_FRAMES);
+    }
+
+    private static void sim(Checks c, SimConfig s) throws ConfigException {
+        c.range("sim.ram", s.ramBytes(), SimConfig.RAM_BYTES);
+        c.range("sim.page-size", s.pageSizeBytes(), SimConfig.PAGE_SIZE_BYTES);
+        if (Integer.bitCount(s.pageSizeBytes()) != 1) {
+            int below = Integer.highestOneBit(s.pageSizeBytes());
+            c.fail("sim.page-size", "'" + Units.formatBytes(s.pageSizeBytes()) + "' is not a power of two; write "
+                    + Units.formatBytes(below) + " or " + Units.formatBytes(below * 2L));
+        }
+        c.range("sim.dirty-rate", s.dirtyPagesPerSecond(), SimConfig.DIRTY_PAGES_PER_SECOND);
+        c.range("sim.hot-set", s.hotSetBytes(), SimConfig.HOT_SET_BYTES);
+        if (!(s.hotFraction() >= 0 && s.hotFraction() <= 1)) {
+            c.fail("sim.hot-fraction", "'" + YamlSection.plain(s.hotFraction())
+                    + "' is out of range; write a number from 0 to 1");
+        }
+        c.range("sim.writer-threads", s.writerThreads(), SimConfig.WRITER_THREADS);
+        c.range("sim.service-port", s.servicePort(), SimConfig.SERVICE_PORT);
+        c.range("sim.keys", s.keys(), SimConfig.KEYS);
+    }
+
+    private static void backup(Checks c, BackupConfig b) throws ConfigException {
+        if (b.dir().toString().isEmpty()) {
+            c.fail("backup.dir", "empty; write a directory, e.g. " + BackupConfig.defaults().dir());
+        }
+    }
+
+    private static void simCrossChecks(Checks c, SimConfig s) throws ConfigException {
+        long page = s.pageSizeBytes();
+        if (s.ramBytes() % page != 0) {
+            long below = s.ramBytes() / page * page;
+            String fix = below >= SimConfig.RAM_BYTES.min() ? Units.formatBytes(below) + " or " : "";
+            c.fail("sim.ram", "'" + Units.formatBytes(s.ramBytes()) + "' is not a multiple of sim.page-size ("
+                    + Units.formatBytes(page) + "); write " + fix + Units.formatBytes(below + page));
+        }
+        if (s.hotSetBytes() < page || s.hotSetBytes() > s.ramBytes()) {
+            c.fail("sim.hot-set", "'" + Units.formatBytes(s.hotSetBytes()) + "' is outside one page ("
+                    + Units.formatBytes(page) + ") to sim.ram (" + Units.formatBytes(s.ramBytes())
+                    + "); write a size in that range");
+        }
+        if (s.dirtyPagesPerSecond() > 0 && s.writerThreads() == 0) {
+            c.fail("sim.writer-threads", "0 threads cannot dirty " + s.dirtyPagesPerSecond()
+                    + " pages/s (sim.dirty-rate); write 1 or more, or set sim.dirty-rate to 0");
+        }
+        long keyBytes = (long) s.keys() * SimConfig.KEY_SLOT_BYTES;
+        if (keyBytes > s.ramBytes()) {
+            c.fail("sim.keys", s.keys() + " keys need " + Units.formatBytes(keyBytes) + " (" + SimConfig.KEY_SLOT_BYTES
+                    + " bytes each) but sim.ram is " + Units.formatBytes(s.ramBytes()) + "; write at most "
+                    + s.ramBytes() / SimConfig.KEY_SLOT_BYTES + " or raise sim.ram");
+        }
+    }
+
+    /** A full batch of pages must fit one frame, or the primary could never send it. */
+    private static void frameFitsBatch(Checks c, ReplicationConfig r, SimConfig s) throws ConfigException {
+        long needed = ReplicationConfig.bytesForBatch(r.batchPages(), s.pageSizeBytes());
+        if (needed <= r.maxFrameBytes()) {
+            return;
+        }
+        int fitting = r.batchPages();
+        while (fitting > 0 && ReplicationConfig.bytesForBatch(fitting, s.pageSizeBytes()) > r.maxFrameBytes()) {
+            fitting--;
+        }
+        long roundedUp = (needed + (1L << 20) - 1) >>> 20 << 20;
+        String raise = roundedUp <= ReplicationConfig.MAX_FRAME_BYTES.max()
+                ? "raise it to " + Units.formatBytes(roundedUp) + " or " : "";
+        String lower = fitting > 0 ? "lower replication.batch-pages to " + fitting
+                                   : "lower sim.page-size";
+        c.fail("replication.max-frame", "'" + Units.formatBytes(r.maxFrameBytes()) + "' cannot hold a batch of "
+                + r.batchPages() + " pages of " + Units.formatBytes(s.pageSizeBytes())
+                + " (sim.page-size), which needs " + Units.formatBytes(needed) + "; " + raise + lower);
+    }
+
+    /** Builds the exceptions, so each rule reads as one line. */
+    private record Checks(String source) {
+
+        void range(String keyPath, long value, Range range) throws ConfigException {
+            if (!range.contains(value)) {
+                fail(keyPath, range.outOfRange(range.format(value)));
+            }
+        }
+
+        void fail(String keyPath, String detail) throws ConfigException {
+            throw new ConfigException(source, keyPath, detail);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package io.checkpointd.config;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Which guest to protect.
+ *
+ * @param name   the domain's name: the libvirt domain for {@code libvirt}, a label for {@code sim}. Sent to
+ *               the backup in HELLO so it can refuse a checkpoint of the wrong guest.
+ * @param driver {@value #SIM} (an in-process guest, needs nothing but a JDK) or {@value #LIBVIRT}
+ */
+public record DomainConfig(String name, String driver) {
+
+    public static final String SIM = "sim";
+    public static final String LIBVIRT = "libvirt";
+    public static final List<String> DRIVERS = List.of(SIM, LIBVIRT);
+
+    /** Long enough for any libvirt name in practice, short enough for a HELLO frame and a metrics label. */
+    static final int MAX_NAME_CHARS = 128;
+
+    public DomainConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(driver, "driver");
+    }
+
+    public static DomainConfig defaults() {
+        return new DomainConfig("demo", SIM);
+    }
+
+    public DomainConfig withName(String name) {
+        return new DomainConfig(name, driver);
+    }
+
+    public DomainConfig withDriver(String driver) {
+        return new DomainConfig(name, driver);
+    }
+}
