@@ -96,7 +96,9 @@ public final class BackupServer implements BackupSession.StoreProvider, AutoClos
 
     @Override
     public synchronized void close() {
-        if (serverChannel != null) {
+        // The daemon shuts its event loops down first (connections end before stores close); then the
+        // listener is already closed with them.
+        if (serverChannel != null && !serverChannel.eventLoop().isShuttingDown()) {
             serverChannel.close().syncUninterruptibly();
         }
         stores.values().forEach(ReplicaStore::close);

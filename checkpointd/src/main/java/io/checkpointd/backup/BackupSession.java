@@ -12,7 +12,6 @@ import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Pages;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -82,9 +81,8 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
             LOG.error("{}: cannot write the replica: {}; closing the connection", domain(), e.toString());
             discard("I/O error");
             ctx.close();
-        } finally {
-            ReferenceCountUtil.release(frame);
         }
+        // SimpleChannelInboundHandler releases the frame after this returns.
     }
 
     private void onHello(ChannelHandlerContext ctx, Hello hello) throws IOException, ProtocolViolation {

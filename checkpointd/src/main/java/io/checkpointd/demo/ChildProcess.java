@@ -92,9 +92,14 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         if (process.isAlive()) {
-            stop(TimeUnit.SECONDS.toNanos(10));
+            try {
+                stop(TimeUnit.SECONDS.toNanos(10));
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

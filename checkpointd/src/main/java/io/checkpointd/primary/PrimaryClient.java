@@ -151,7 +151,6 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     ctx.close();
                 }
             }
-            ReferenceCountUtil.release(frame);
         }
 
         @Override

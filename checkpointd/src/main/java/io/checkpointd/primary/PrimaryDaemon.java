@@ -105,7 +105,7 @@ public final class PrimaryDaemon implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         epochRunner.close();
         sender.close();
         client.close();
