@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.primary.PrimaryDaemon;
+import io.checkpointd.primary.PausePhases;
 import io.checkpointd.primary.PrimaryMetrics;
 import org.HdrHistogram.Histogram;
 
@@ -22,6 +23,10 @@ final class Summaries {
         o.put("checkpoints", m.committed());
         o.put("checkpoints_taken", m.taken());
         o.set("pause_ms", millis(m.pauseHistogram()));
+        ObjectNode phases = o.putObject("pause_phases_ms");
+        for (PausePhases.Phase phase : PausePhases.Phase.values()) {
+            phases.set(phase.label(), millis(m.phases().histogram(phase)));
+        }
         ObjectNode d = o.putObject("dirty_pages_per_epoch");
         d.put("mean", round(dirty.meanDirtyPages()));
         d.put("stddev", round(dirty.sampleStddevDirtyPages()));

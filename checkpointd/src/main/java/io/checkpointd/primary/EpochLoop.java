@@ -95,21 +95,39 @@ public final class EpochLoop implements Agent {
 
     private void checkpoint(long epoch, boolean full, long nowNs) {
         Staging staging = pool.acquire();
+        // Only clock reads inside the pause; the phases are recorded after resume.
         long pauseStartNs = clock.nanoTime();
+        long suspendedNs = pauseStartNs;
+        long collectedNs = pauseStartNs;
+        long copiedNs = pauseStartNs;
+        long capturedNs = pauseStartNs;
+        long resumeStartNs;
+        long resumedNs;
         domain.pause();
         try {
+            suspendedNs = clock.nanoTime();
             // Collect even for a full checkpoint: it starts the next interval.
             DirtyPageSet dirty = domain.dirtyTracker().collect();
             if (full) {
                 dirty = DirtyPageSet.all(domain.memory().pageCount());
             }
+            collectedNs = clock.nanoTime();
             staging.copyFrom(domain.memory().segment(), dirty);
+            copiedNs = clock.nanoTime();
             staging.deviceState = domain.captureDeviceState();
             output.barrier(epoch);
+            capturedNs = clock.nanoTime();
         } finally {
+            resumeStartNs = clock.nanoTime();
             domain.resume();
+            resumedNs = clock.nanoTime();
         }
-        long resumedNs = clock.nanoTime();
+        PausePhases phases = metrics.phases;
+        phases.record(PausePhases.Phase.SUSPEND, suspendedNs - pauseStartNs);
+        phases.record(PausePhases.Phase.COLLECT, collectedNs - suspendedNs);
+        phases.record(PausePhases.Phase.COPY, copiedNs - collectedNs);
+        phases.record(PausePhases.Phase.DEVICE_STATE, capturedNs - copiedNs);
+        phases.record(PausePhases.Phase.RESUME, resumedNs - resumeStartNs);
         staging.epoch = epoch;
         staging.full = full;
         staging.linkGeneration = link.generation();

@@ -27,6 +27,7 @@ public final class PrimaryMetrics {
     final Timer pauseTimer;
     final Timer ackTimer;
     final DistributionSummary dirtyPages;
+    final PausePhases phases;
     final AtomicLong replicationLagEpochs = new AtomicLong();
     final AtomicLong protectedState = new AtomicLong();
     final Histogram pauseNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
@@ -34,6 +35,7 @@ public final class PrimaryMetrics {
     final Histogram dirtyPagesPerEpoch = new SynchronizedHistogram(3);
 
     public PrimaryMetrics(MeterRegistry registry, String domain) {
+        phases = new PausePhases(registry, domain);
         checkpointsTaken = Counter.builder("checkpointd.checkpoints.taken").tag("domain", domain)
                 .description("Checkpoints taken (guest paused, dirty pages staged)").register(registry);
         checkpointsCommitted = Counter.builder("checkpointd.checkpoints").tag("domain", domain)
@@ -79,6 +81,10 @@ public final class PrimaryMetrics {
 
     public Histogram pauseHistogram() {
         return pauseNs;
+    }
+
+    public PausePhases phases() {
+        return phases;
     }
 
     public Histogram ackHistogram() {

@@ -49,15 +49,18 @@ final class Staging implements AutoCloseable {
     }
 
     private void ensureCapacity(int count) {
-        if (pageNumbers.length >= count && data.byteSize() >= (long) count * pageSizeBytes) {
+        if (pageNumbers.length >= count) {
             return;
         }
+        // Growing allocates and zeroes memory inside the pause; doubling makes that happen a handful of
+        // times in a run instead of whenever the dirty set sets a new record.
+        int capacity = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(count, 2L * pageNumbers.length));
         if (arena != null) {
             arena.close();
         }
         arena = Arena.ofShared();
-        data = arena.allocate((long) count * pageSizeBytes, 4096);
-        pageNumbers = new long[count];
+        data = arena.allocate((long) capacity * pageSizeBytes, 4096);
+        pageNumbers = new long[capacity];
     }
 
     int pageCount() {

@@ -47,6 +47,9 @@ public final class SimGuest implements ProtectedDomain {
             throw new IllegalArgumentException("sim.keys: " + config.keys() + " keys do not fit in " + config.ramBytes()
                     + " bytes of guest RAM");
         }
+        if (!layout.isFormatted(ram)) {
+            DirtyingWorkload.fillLikeUsedMemory(ram.asSlice(layout.regionBytes()), 1);
+        }
         layout.format(ram);
         this.service = new KvService(ram, layout, safepoint, tracker, nic, config.pageSizeBytes(), RING_SLOTS);
     }
