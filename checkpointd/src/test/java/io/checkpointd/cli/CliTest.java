@@ -1,0 +1,63 @@
+package io.checkpointd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line's contract with an operator: help everywhere, and errors that say what and where. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int status = cli.execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[] {"demo", "primary", "backup"}) {
+            Run r = run(command, "--help");
+            assertThat(r.status()).isZero();
+            assertThat(r.out()).contains("Usage: checkpointd " + command);
+        }
+        assertThat(run("--help").out()).contains("demo", "primary", "backup");
+    }
+
+    @Test
+    void aFlagWithoutUnitIsRefusedWithTheFix() {
+        Run r = run("primary", "--epoch", "25");
+        assertThat(r.status()).isNotZero();
+        assertThat(r.err()).contains("--epoch").contains("'25' has no unit; write 25ms");
+    }
+
+    @Test
+    void aBadConfigFileNamesTheFileAndKey() throws Exception {
+        Path config = dir.resolve("checkpointd.yaml");
+        Files.writeString(config, "epoch:\n  interval: 25\n");
+        Run r = run("backup", "--config", config.toString(), "--listen", "127.0.0.1:0", "--dir", dir.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("checkpointd.yaml: epoch.interval: '25' has no unit; write 25ms");
+    }
+
+    @Test
+    void anOverrideOutOfRangeIsReportedAgainstTheCommandLine() {
+        Run r = run("primary", "--epoch", "20s", "--run-dir", dir.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("command line: epoch.interval");
+    }
+}
