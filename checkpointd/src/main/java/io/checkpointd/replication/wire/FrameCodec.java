@@ -27,18 +27,19 @@ import java.util.zip.CRC32C;
  * A boolean is one byte, 0 or 1. Counts and sizes are never negative.
  * <pre>
  * HELLO (1)
- *  0                 4          12              16
- *  +-----------------+----------+---------------+------------------------
- *  | protocolVersion | ramBytes | pageSizeBytes | domainName (string)
- *  | int32           | int64    | int32         |
- *  +-----------------+----------+---------------+------------------------
+ *  0                 4          12              16              20             28
+ *  +-----------------+----------+---------------+---------------+--------------+---------------------+-------------
+ *  | protocolVersion | ramBytes | pageSizeBytes | heartbeatPort | sessionToken | domainName (string) | description
+ *  | int32           | int64    | int32         | int32 0..65535| int64        |                     | (long string)
+ *  +-----------------+----------+---------------+---------------+--------------+---------------------+-------------
+ *  a long string is an int32 byte count, at most MAX_DESCRIPTION_BYTES, then UTF-8; it ends the payload
  *
  * HELLO_ACK (2), header epoch = lastCommittedEpoch
- *  0                 4
- *  +-----------------+----------------------------------------
- *  | protocolVersion | rejection (string, empty = accepted)
- *  | int32           |
- *  +-----------------+----------------------------------------
+ *  0                 4               8
+ *  +-----------------+---------------+----------------------------------------
+ *  | protocolVersion | heartbeatPort | rejection (string, empty = accepted)
+ *  | int32           | int32 0..65535|
+ *  +-----------------+---------------+----------------------------------------
  *
  * CKPT_BEGIN (3)                              CKPT_END (6)
  *  0           8                  16     17   0           8                  16         24
@@ -104,12 +105,20 @@ public final class FrameCodec {
     public static final int HELLO_PROTOCOL_VERSION_OFFSET = 0;
     public static final int HELLO_RAM_BYTES_OFFSET = 4;
     public static final int HELLO_PAGE_SIZE_OFFSET = 12;
-    public static final int HELLO_DOMAIN_NAME_OFFSET = 16;
-    /** HELLO payload with an empty domain name. */
-    public static final int HELLO_MIN_PAYLOAD_BYTES = HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES;
+    public static final int HELLO_HEARTBEAT_PORT_OFFSET = 16;
+    public static final int HELLO_SESSION_TOKEN_OFFSET = 20;
+    public static final int HELLO_DOMAIN_NAME_OFFSET = 28;
+    public static final int LONG_STRING_LENGTH_BYTES = 4;
+    /** Bound on HELLO's description (a libvirt domain XML is a few KiB). */
+    public static final int MAX_DESCRIPTION_BYTES = 1 << 20;
+    /** HELLO payload with an empty domain name and description. */
+    public static final int HELLO_MIN_PAYLOAD_BYTES = HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES
+            + LONG_STRING_LENGTH_BYTES;
+    public static final int MAX_PORT = 65_535;
 
     public static final int HELLO_ACK_PROTOCOL_VERSION_OFFSET = 0;
-    public static final int HELLO_ACK_REJECTION_OFFSET = 4;
+    public static final int HELLO_ACK_HEARTBEAT_PORT_OFFSET = 4;
+    public static final int HELLO_ACK_REJECTION_OFFSET = 8;
     /** HELLO_ACK payload with an empty rejection (accepted). */
     public static final int HELLO_ACK_MIN_PAYLOAD_BYTES = HELLO_ACK_REJECTION_OFFSET + STRING_LENGTH_BYTES;
 

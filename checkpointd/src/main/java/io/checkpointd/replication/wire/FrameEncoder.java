@@ -51,19 +51,32 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             case DeviceState d -> withData(alloc, header(alloc, frame, 0, d.data()), d.data());
             case Hello h -> {
                 byte[] name = utf8(frame, "domainName", h.domainName());
+                byte[] description = h.description().getBytes(StandardCharsets.UTF_8);
+                if (description.length > MAX_DESCRIPTION_BYTES) {
+                    throw invalid(frame, "description is " + description.length + " bytes of UTF-8, over the limit of "
+                            + MAX_DESCRIPTION_BYTES);
+                }
                 requireNonNegative(frame, "ramBytes", h.ramBytes());
                 requireNonNegative(frame, "pageSizeBytes", h.pageSizeBytes());
-                ByteBuf buf = header(alloc, frame, HELLO_MIN_PAYLOAD_BYTES + name.length, null);
+                requirePort(frame, h.heartbeatPort());
+                ByteBuf buf = header(alloc, frame, HELLO_MIN_PAYLOAD_BYTES + name.length + description.length, null);
                 buf.setInt(HEADER_BYTES + HELLO_PROTOCOL_VERSION_OFFSET, h.protocolVersion());
                 buf.setLong(HEADER_BYTES + HELLO_RAM_BYTES_OFFSET, h.ramBytes());
                 buf.setInt(HEADER_BYTES + HELLO_PAGE_SIZE_OFFSET, h.pageSizeBytes());
+                buf.setInt(HEADER_BYTES + HELLO_HEARTBEAT_PORT_OFFSET, h.heartbeatPort());
+                buf.setLong(HEADER_BYTES + HELLO_SESSION_TOKEN_OFFSET, h.sessionToken());
                 setString(buf, HEADER_BYTES + HELLO_DOMAIN_NAME_OFFSET, name);
+                int descriptionAt = HEADER_BYTES + HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES + name.length;
+                buf.setInt(descriptionAt, description.length);
+                buf.setBytes(descriptionAt + LONG_STRING_LENGTH_BYTES, description);
                 yield withCrc(buf, null);
             }
             case HelloAck a -> {
                 byte[] rejection = utf8(frame, "rejection", a.rejection());
                 ByteBuf buf = header(alloc, frame, HELLO_ACK_MIN_PAYLOAD_BYTES + rejection.length, null);
+                requirePort(frame, a.heartbeatPort());
                 buf.setInt(HEADER_BYTES + HELLO_ACK_PROTOCOL_VERSION_OFFSET, a.protocolVersion());
+                buf.setInt(HEADER_BYTES + HELLO_ACK_HEARTBEAT_PORT_OFFSET, a.heartbeatPort());
                 setString(buf, HEADER_BYTES + HELLO_ACK_REJECTION_OFFSET, rejection);
                 yield withCrc(buf, null);
             }
@@ -178,6 +191,12 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
     private static void setString(ByteBuf buf, int index, byte[] utf8) {
         buf.setShort(index, utf8.length);
         buf.setBytes(index + STRING_LENGTH_BYTES, utf8);
+    }
+
+    private static void requirePort(Frame frame, int port) {
+        if (port < 0 || port > MAX_PORT) {
+            throw invalid(frame, "heartbeatPort " + port + " is not a port (0.." + MAX_PORT + ")");
+        }
     }
 
     private static void requireNonNegative(Frame frame, String field, long value) {

@@ -39,15 +39,12 @@ final class PayloadReader {
      */
     Frame read(int maxPagesPerFrame) {
         return switch (type) {
-            case TYPE_HELLO -> new Hello(
-                    buf.getInt(start + HELLO_PROTOCOL_VERSION_OFFSET),
-                    string("domainName", HELLO_DOMAIN_NAME_OFFSET),
-                    nonNegative("ramBytes", buf.getLong(start + HELLO_RAM_BYTES_OFFSET)),
-                    (int) nonNegative("pageSizeBytes", buf.getInt(start + HELLO_PAGE_SIZE_OFFSET)));
+            case TYPE_HELLO -> hello();
             case TYPE_HELLO_ACK -> new HelloAck(
                     buf.getInt(start + HELLO_ACK_PROTOCOL_VERSION_OFFSET),
                     epoch,
-                    string("rejection", HELLO_ACK_REJECTION_OFFSET));
+                    string("rejection", HELLO_ACK_REJECTION_OFFSET),
+                    port(buf.getInt(start + HELLO_ACK_HEARTBEAT_PORT_OFFSET)));
             case TYPE_CKPT_BEGIN -> new CheckpointBegin(
                     epoch,
                     bool("full", CKPT_BEGIN_FULL_OFFSET),
@@ -101,24 +98,66 @@ final class PayloadReader {
         return new Pages(epoch, pageNumbers, encoding, data);
     }
 
+    private Hello hello() {
+        int nameLength = buf.getUnsignedShort(start + HELLO_DOMAIN_NAME_OFFSET);
+        if (nameLength > MAX_STRING_BYTES) {
+            throw corrupt("domainName length " + nameLength + " exceeds the limit of " + MAX_STRING_BYTES);
+        }
+        int descriptionAt = HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES + nameLength;
+        if (descriptionAt + LONG_STRING_LENGTH_BYTES > payloadBytes) {
+            throw corrupt("domainName length " + nameLength + " does not fit the payload");
+        }
+        String name = utf8("domainName", HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES, nameLength);
+        return new Hello(
+                buf.getInt(start + HELLO_PROTOCOL_VERSION_OFFSET),
+                name,
+                nonNegative("ramBytes", buf.getLong(start + HELLO_RAM_BYTES_OFFSET)),
+                (int) nonNegative("pageSizeBytes", buf.getInt(start + HELLO_PAGE_SIZE_OFFSET)),
+                port(buf.getInt(start + HELLO_HEARTBEAT_PORT_OFFSET)),
+                buf.getLong(start + HELLO_SESSION_TOKEN_OFFSET),
+                longString("description", descriptionAt, MAX_DESCRIPTION_BYTES));
+    }
+
+    private int port(int value) {
+        if (value < 0 || value > MAX_PORT) {
+            throw corrupt("heartbeatPort " + value + " is not a port (0.." + MAX_PORT + ")");
+        }
+        return value;
+    }
+
     /** A string at {@code offset} that must end the payload exactly. */
     private String string(String field, int offset) {
         int lengthBytes = buf.getUnsignedShort(start + offset);
-        if (lengthBytes > MAX_STRING_BYTES) {
-            throw corrupt(field + " length " + lengthBytes + " exceeds the limit of " + MAX_STRING_BYTES);
+        return endingString(field, offset, STRING_LENGTH_BYTES, lengthBytes, MAX_STRING_BYTES);
+    }
+
+    /** A string with an int32 length at {@code offset}, which must end the payload exactly. */
+    private String longString(String field, int offset, int limit) {
+        int lengthBytes = buf.getInt(start + offset);
+        if (lengthBytes < 0) {
+            throw corrupt(field + " length " + lengthBytes + " is negative");
         }
-        int remaining = payloadBytes - offset - STRING_LENGTH_BYTES;
+        return endingString(field, offset, LONG_STRING_LENGTH_BYTES, lengthBytes, limit);
+    }
+
+    private String endingString(String field, int offset, int lengthFieldBytes, int lengthBytes, int limit) {
+        if (lengthBytes > limit) {
+            throw corrupt(field + " length " + lengthBytes + " exceeds the limit of " + limit);
+        }
+        int remaining = payloadBytes - offset - lengthFieldBytes;
         if (lengthBytes > remaining) {
             throw corrupt(field + " length " + lengthBytes + " does not fit the " + remaining + " bytes left");
         }
         if (lengthBytes < remaining) {
             throw corrupt((remaining - lengthBytes) + " trailing bytes after " + field);
         }
+        return utf8(field, offset + lengthFieldBytes, lengthBytes);
+    }
+
+    private String utf8(String field, int offset, int lengthBytes) {
         try {
             // A fresh decoder reports malformed input instead of replacing it, keeping the encoding canonical.
-            return StandardCharsets.UTF_8.newDecoder()
-                    .decode(buf.nioBuffer(start + offset + STRING_LENGTH_BYTES, lengthBytes))
-                    .toString();
+            return StandardCharsets.UTF_8.newDecoder().decode(buf.nioBuffer(start + offset, lengthBytes)).toString();
         } catch (CharacterCodingException e) {
             throw new CorruptFrameException(describe(type, epoch) + ": " + field + " is not valid UTF-8", e);
         }
