@@ -57,7 +57,7 @@ import java.util.zip.CRC32C;
  *  encoding is a {@link PageEncoding#code()}; pageCount is also bounded by the receiver's limit
  *
  * DEVICE_STATE (5): the whole payload is the chunk's data.
- * ACK (7): no payload.
+ * ACK (7), GOODBYE (9): no payload.
  *
  * HEARTBEAT (8)
  *  0           8           16          24
@@ -100,6 +100,7 @@ public final class FrameCodec {
     public static final int TYPE_CKPT_END = 6;
     public static final int TYPE_ACK = 7;
     public static final int TYPE_HEARTBEAT = 8;
+    public static final int TYPE_GOODBYE = 9;
 
     // Payload offsets, relative to the first payload byte.
     public static final int HELLO_PROTOCOL_VERSION_OFFSET = 0;
@@ -140,6 +141,7 @@ public final class FrameCodec {
     public static final int CKPT_END_PAYLOAD_BYTES = 24;
 
     public static final int ACK_PAYLOAD_BYTES = 0;
+    public static final int GOODBYE_PAYLOAD_BYTES = 0;
 
     public static final int HEARTBEAT_SEQUENCE_OFFSET = 0;
     public static final int HEARTBEAT_SENT_NANOS_OFFSET = 8;
@@ -160,6 +162,7 @@ public final class FrameCodec {
             case TYPE_CKPT_END -> "CKPT_END";
             case TYPE_ACK -> "ACK";
             case TYPE_HEARTBEAT -> "HEARTBEAT";
+            case TYPE_GOODBYE -> "GOODBYE";
             default -> null;
         };
     }
@@ -175,12 +178,13 @@ public final class FrameCodec {
             case CheckpointEnd _ -> TYPE_CKPT_END;
             case Ack _ -> TYPE_ACK;
             case Heartbeat _ -> TYPE_HEARTBEAT;
+            case Goodbye _ -> TYPE_GOODBYE;
         };
     }
 
     /** Whether frames of this type always carry epoch 0 (the record has no epoch of its own). */
     static boolean hasNoEpoch(int type) {
-        return type == TYPE_HELLO || type == TYPE_HEARTBEAT;
+        return type == TYPE_HELLO || type == TYPE_HEARTBEAT || type == TYPE_GOODBYE;
     }
 
     /** "PAGES frame (epoch 12)": how error messages name the frame at fault. */

@@ -149,6 +149,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             case TYPE_CKPT_END -> { min = CKPT_END_PAYLOAD_BYTES; max = min; }
             case TYPE_ACK -> { min = ACK_PAYLOAD_BYTES; max = min; }
             case TYPE_HEARTBEAT -> { min = HEARTBEAT_PAYLOAD_BYTES; max = min; }
+            case TYPE_GOODBYE -> { min = GOODBYE_PAYLOAD_BYTES; max = min; }
             default -> throw new IllegalStateException("type " + type + " passed the type check");
         }
         if (min == max && payloadBytes != min) {

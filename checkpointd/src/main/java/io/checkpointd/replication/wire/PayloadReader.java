@@ -58,6 +58,7 @@ final class PayloadReader {
                     nonNegative("deviceStateBytes", buf.getLong(start + CKPT_END_DEVICE_STATE_BYTES_OFFSET)),
                     buf.getLong(start + CKPT_END_DIGEST_OFFSET));
             case TYPE_ACK -> new Ack(epoch);
+            case TYPE_GOODBYE -> new Goodbye();
             case TYPE_HEARTBEAT -> new Heartbeat(
                     nonNegative("sequence", buf.getLong(start + HEARTBEAT_SEQUENCE_OFFSET)),
                     buf.getLong(start + HEARTBEAT_SENT_NANOS_OFFSET),

@@ -114,8 +114,8 @@ class FrameCodecCorruptionTest {
     static Stream<Arguments> malformedFrames() {
         byte[] name = "vm-1".getBytes(StandardCharsets.UTF_8);
         return Stream.of(
-                argumentSet("unknown type", rawFrame(9, 5, new byte[0]),
-                        "frame type 9 (epoch 5) is unknown"),
+                argumentSet("unknown type", rawFrame(10, 5, new byte[0]),
+                        "frame type 10 (epoch 5) is unknown"),
                 argumentSet("type 0", rawFrame(0, 5, new byte[0]),
                         "frame type 0 (epoch 5) is unknown"),
                 argumentSet("reserved bytes set", rawFrame(TYPE_ACK, 0x000100, 5, new byte[0]),

@@ -40,6 +40,7 @@ final class WireFrames {
                 new Hello(PROTOCOL_VERSION, "pbx", 1L << 30, 4096, 7411, 0x5eed_cafe_f00dL,
                         "<domain type='kvm'><name>pbx</name><memory unit='MiB'>1024</memory></domain>"),
                 new HelloAck(PROTOCOL_VERSION, 0, "", 65_535),
+                new Goodbye(),
                 new HelloAck(PROTOCOL_VERSION, 0, "replica holds 2 GiB, HELLO announced 4 GiB"),
                 new CheckpointBegin(42, true, 3, 100),
                 new CheckpointBegin(43, false, 0, 0),
