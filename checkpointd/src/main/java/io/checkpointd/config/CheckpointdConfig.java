@@ -8,7 +8,8 @@ import java.util.Objects;
  * {@code with...} methods (then run {@link ConfigValidator#validate} again if the values came from a user).
  */
 public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
-                                NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup) {
+                                NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup,
+                                FailureDetectorConfig failureDetector) {
 
     public CheckpointdConfig {
         Objects.requireNonNull(domain, "domain");
@@ -17,35 +18,41 @@ public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, Replicat
         Objects.requireNonNull(netBuffer, "netBuffer");
         Objects.requireNonNull(sim, "sim");
         Objects.requireNonNull(backup, "backup");
+        Objects.requireNonNull(failureDetector, "failureDetector");
     }
 
     /** Every value at its default: what an empty or absent config file means. Valid. */
     public static CheckpointdConfig defaults() {
         return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
-                NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults());
+                NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults(),
+                FailureDetectorConfig.defaults());
     }
 
     public CheckpointdConfig withDomain(DomainConfig domain) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 
     public CheckpointdConfig withEpoch(EpochConfig epoch) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 
     public CheckpointdConfig withReplication(ReplicationConfig replication) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 
     public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 
     public CheckpointdConfig withSim(SimConfig sim) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 
     public CheckpointdConfig withBackup(BackupConfig backup) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+    }
+
+    public CheckpointdConfig withFailureDetector(FailureDetectorConfig failureDetector) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
     }
 }

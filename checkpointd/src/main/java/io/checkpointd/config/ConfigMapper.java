@@ -31,7 +31,8 @@ final class ConfigMapper {
                 replication(top.section("replication"), d.replication()),
                 netBuffer(top.section("net-buffer"), d.netBuffer()),
                 sim(top.section("sim"), d.sim()),
-                backup(top.section("backup"), d.backup(), baseDir));
+                backup(top.section("backup"), d.backup(), baseDir),
+                failureDetector(top.section("failure-detector"), d.failureDetector()));
         top.rejectUnknownKeys();
         return config;
     }
@@ -40,6 +41,16 @@ final class ConfigMapper {
         DomainConfig c = new DomainConfig(
                 s.text("name", d.name()),
                 s.choice("driver", d.driver(), DomainConfig.DRIVERS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static FailureDetectorConfig failureDetector(YamlSection s, FailureDetectorConfig d)
+            throws ConfigException {
+        FailureDetectorConfig c = new FailureDetectorConfig(
+                s.durationNs("heartbeat-interval", d.heartbeatIntervalNs(), FailureDetectorConfig.INTERVAL_NS),
+                s.durationNs("suspect-after", d.suspectAfterNs(), FailureDetectorConfig.SUSPECT_NS),
+                s.durationNs("dead-after", d.deadAfterNs(), FailureDetectorConfig.DEAD_NS));
         s.rejectUnknownKeys();
         return c;
     }

@@ -26,6 +26,7 @@ public final class ConfigValidator {
         netBuffer(checks, config.netBuffer());
         sim(checks, config.sim());
         backup(checks, config.backup());
+        failureDetector(checks, config.failureDetector());
         // Last: these compare values already known to be in range.
         simCrossChecks(checks, config.sim());
         frameFitsBatch(checks, config.replication(), config.sim());
@@ -46,6 +47,23 @@ public final class ConfigValidator {
         if (!DomainConfig.DRIVERS.contains(d.driver())) {
             c.fail("domain.driver", "'" + d.driver() + "' is not a driver; write "
                     + String.join(" or ", DomainConfig.DRIVERS));
+        }
+    }
+
+    private static void failureDetector(Checks c, FailureDetectorConfig f) throws ConfigException {
+        c.range("failure-detector.heartbeat-interval", f.heartbeatIntervalNs(), FailureDetectorConfig.INTERVAL_NS);
+        c.range("failure-detector.suspect-after", f.suspectAfterNs(), FailureDetectorConfig.SUSPECT_NS);
+        c.range("failure-detector.dead-after", f.deadAfterNs(), FailureDetectorConfig.DEAD_NS);
+        if (f.suspectAfterNs() <= f.heartbeatIntervalNs()) {
+            c.fail("failure-detector.suspect-after", Units.formatDuration(f.suspectAfterNs())
+                    + " is not longer than the heartbeat interval " + Units.formatDuration(f.heartbeatIntervalNs())
+                    + "; a peer would be suspect between two heartbeats. Use at least 2 intervals, e.g. "
+                    + Units.formatDuration(3 * f.heartbeatIntervalNs()));
+        }
+        if (f.deadAfterNs() <= f.suspectAfterNs()) {
+            c.fail("failure-detector.dead-after", Units.formatDuration(f.deadAfterNs())
+                    + " is not longer than suspect-after " + Units.formatDuration(f.suspectAfterNs())
+                    + "; write a longer time, e.g. " + Units.formatDuration(3 * f.suspectAfterNs()));
         }
     }
 

@@ -31,7 +31,8 @@ class ConfigLoaderTest {
             "net-buffer.output-commit", "net-buffer.max-held", "net-buffer.max-held-frames",
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
             "sim.service-port", "sim.keys",
-            "backup.dir");
+            "backup.dir",
+            "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after");
 
     @TempDir
     Path dir;
