@@ -2,27 +2,41 @@ package io.checkpointd.backup;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.ReplicationConfig;
+import io.checkpointd.sim.RestoredSimGuest;
+import io.checkpointd.sim.SimDescription;
+import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
-/** The backup, assembled from config: the replication listener and the replica stores under {@code backup.dir}. */
+/**
+ * The backup, assembled from config: the replication listener, the replica stores under {@code backup.dir},
+ * and failover to a restored guest when a primary dies.
+ */
 public final class BackupDaemon implements AutoCloseable {
     /** Device state beyond this is refused: a QEMU guest's is well under 10 MiB. */
     static final long MAX_DEVICE_STATE_BYTES = 256L << 20;
     /** The largest batch a primary may be configured to send (replication.batch-pages). */
     static final int MAX_PAGES_PER_FRAME = 1024;
 
+    // One thread: sessions, heartbeats, failover and the restored guest's network share it, so a domain's
+    // state has a single owner (see BackupServer).
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    // A restored guest's network has its own loop: failover runs on the one above and waits for its bind.
+    private final MultiThreadIoEventLoopGroup guestNetwork = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final BackupMetrics metrics;
     private final BackupServer server;
     private final InetSocketAddress address;
 
     private BackupDaemon(CheckpointdConfig config, MeterRegistry registry) {
         metrics = new BackupMetrics(registry);
-        server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES);
+        FailoverController.Restorer restorer = (domain, description, replica, deviceState) ->
+                RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState, guestNetwork.next(),
+                        registry);
+        server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
+                restorer, registry, NanoClock.SYSTEM);
         ReplicationConfig rc = config.replication();
         address = server.start(group, rc.listen(), Math.toIntExact(rc.maxFrameBytes()), MAX_PAGES_PER_FRAME);
     }
@@ -47,5 +61,6 @@ public final class BackupDaemon implements AutoCloseable {
     public void close() {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         server.close();
+        guestNetwork.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

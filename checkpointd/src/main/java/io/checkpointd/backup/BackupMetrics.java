@@ -12,6 +12,9 @@ public final class BackupMetrics {
     final Counter discarded;
     final Counter bytesReceived;
     final Timer applyTimer;
+    final Counter failovers;
+    final Counter failoverFailures;
+    final Timer failoverRestore;
     final AtomicLong lastCommittedEpoch = new AtomicLong();
 
     public BackupMetrics(MeterRegistry registry) {
@@ -24,6 +27,12 @@ public final class BackupMetrics {
                 .description("Bytes received on replication connections").register(registry);
         applyTimer = Timer.builder("checkpointd.backup.apply")
                 .description("Time to apply a verified checkpoint to the replica").register(registry);
+        failovers = Counter.builder("checkpointd.failovers")
+                .description("Guests resumed on this host because their primary was declared dead").register(registry);
+        failoverFailures = Counter.builder("checkpointd.failover.failures")
+                .description("Failovers that could not start the guest").register(registry);
+        failoverRestore = Timer.builder("checkpointd.failover.restore")
+                .description("From declaring the primary dead to the guest running here").register(registry);
         Gauge.builder("checkpointd.backup.last.committed.epoch", lastCommittedEpoch, AtomicLong::get)
                 .description("Newest checkpoint the replica holds").register(registry);
     }
@@ -38,6 +47,10 @@ public final class BackupMetrics {
 
     public long bytesReceived() {
         return (long) bytesReceived.count();
+    }
+
+    public long failovers() {
+        return (long) failovers.count();
     }
 
     public long lastCommittedEpoch() {

@@ -1,9 +1,16 @@
 package io.checkpointd.backup;
 
+import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.failure.HeartbeatChannel;
+import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.replication.ByteCounter;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
+import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.util.NanoClock;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -18,33 +25,58 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The backup's replication listener. Each connection gets a {@link BackupSession}; the replica stores
- * outlive connections (a reconnecting primary finds its domain's store) and one domain is served by at
- * most one connection at a time.
+ * The backup's replication listener and its domains. Each connection gets a {@link BackupSession}; each
+ * domain a {@link Slot}: its replica store, its failover controller and its heartbeat channel, which
+ * outlive connections (a reconnecting primary finds its replica; a vanished one is still watched). One
+ * domain is served by at most one connection at a time.
+ *
+ * <p>Runs on one event loop (the daemon gives it a single-threaded group): sessions, heartbeats and the
+ * failover poll never run at the same time, so no lock guards a domain's state.
  */
-public final class BackupServer implements BackupSession.StoreProvider, AutoCloseable {
+public final class BackupServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackupServer.class);
+
+    /** One protected domain on this backup. */
+    public record Slot(ReplicaStore store, FailoverController failover, HeartbeatChannel heartbeats) {
+        int heartbeatPort() {
+            return heartbeats == null ? 0 : heartbeats.localPort();
+        }
+    }
 
     private final Path baseDir;
     private final BackupMetrics metrics;
     private final long maxDeviceStateBytes;
-    private final Map<String, ReplicaStore> stores = new HashMap<>();
+    private final FailureDetectorConfig detection;
+    private final FailoverController.Restorer restorer;
+    private final MeterRegistry registry;
+    private final NanoClock clock;
+    private final Map<String, Slot> slots = new HashMap<>();
     private final Set<String> active = new HashSet<>();
+    private EventLoopGroup group;
+    private String heartbeatHost = "127.0.0.1";
     private Channel serverChannel;
 
-    public BackupServer(Path baseDir, BackupMetrics metrics, long maxDeviceStateBytes) {
+    public BackupServer(Path baseDir, BackupMetrics metrics, long maxDeviceStateBytes, FailureDetectorConfig detection,
+                        FailoverController.Restorer restorer, MeterRegistry registry, NanoClock clock) {
         this.baseDir = baseDir;
         this.metrics = metrics;
         this.maxDeviceStateBytes = maxDeviceStateBytes;
+        this.detection = detection;
+        this.restorer = restorer;
+        this.registry = registry;
+        this.clock = clock;
     }
 
     /** Binds and starts accepting primaries; returns the bound address (port 0 picks a free one). */
-    public InetSocketAddress start(EventLoopGroup group, HostPort listen, int maxFrameBytes, int maxPagesPerFrame) {
-        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    public InetSocketAddress start(EventLoopGroup eventLoops, HostPort listen, int maxFrameBytes, int maxPagesPerFrame) {
+        this.group = eventLoops;
+        this.heartbeatHost = listen.host();
+        ServerBootstrap b = new ServerBootstrap().group(eventLoops).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -54,44 +86,88 @@ public final class BackupServer implements BackupSession.StoreProvider, AutoClos
                                 new ByteCounter(n -> { }, metrics.bytesReceived::increment),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
                                 new FrameEncoder(),
-                                new BackupSession(BackupServer.this, metrics, maxDeviceStateBytes));
+                                BackupSession.heartbeats(detection.heartbeatIntervalNs()),
+                                new BackupSession(BackupServer.this, metrics, maxDeviceStateBytes, clock));
                     }
                 });
         serverChannel = b.bind(listen.host(), listen.port()).syncUninterruptibly().channel();
+        long pollNs = detection.heartbeatIntervalNs() / 2;
+        serverChannel.eventLoop().scheduleAtFixedRate(this::pollFailover, pollNs, pollNs, TimeUnit.NANOSECONDS);
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
         LOG.info("backup listening on {}:{}, replicas under {}", bound.getHostString(), bound.getPort(), baseDir);
         return bound;
     }
 
-    @Override
-    public synchronized ReplicaStore acquire(String domain, long ramBytes, int pageSizeBytes)
-            throws IOException, ProtocolViolation {
+    /** A primary said HELLO on {@code channel}: the domain's slot, armed for failover. */
+    synchronized Slot acquire(Hello hello, Channel channel) throws IOException, ProtocolViolation {
+        String domain = hello.domainName();
         if (active.contains(domain)) {
             throw new ProtocolViolation("domain '" + domain + "' is already being replicated by another primary");
         }
-        ReplicaStore store = stores.get(domain);
-        if (store != null && (store.ramBytes() != ramBytes || store.pageSizeBytes() != pageSizeBytes)) {
-            LOG.warn("{}: RAM or page size changed ({} -> {} bytes); starting a new replica", domain, store.ramBytes(),
-                    ramBytes);
-            store.close();
-            store = null;
+        Slot slot = slots.get(domain);
+        if (slot != null && (slot.store().ramBytes() != hello.ramBytes()
+                || slot.store().pageSizeBytes() != hello.pageSizeBytes())) {
+            LOG.warn("{}: RAM or page size changed ({} -> {} bytes); starting a new replica", domain,
+                    slot.store().ramBytes(), hello.ramBytes());
+            slot.store().close();
+            slot = new Slot(ReplicaStore.open(baseDir, domain, hello.ramBytes(), hello.pageSizeBytes()),
+                    slot.failover(), slot.heartbeats());
+            slots.put(domain, slot);
         }
-        if (store == null) {
-            store = ReplicaStore.open(baseDir, domain, ramBytes, pageSizeBytes);
-            stores.put(domain, store);
+        if (slot == null) {
+            slot = newSlot(domain, hello);
+            slots.put(domain, slot);
+        }
+        slot.failover().onHello(hello, slot.store(), channel, clock.nanoTime());
+        if (slot.heartbeats() != null) {
+            slot.heartbeats().setSessionToken(hello.sessionToken());
+            InetSocketAddress primary = (InetSocketAddress) channel.remoteAddress();
+            slot.heartbeats().setPeer(hello.heartbeatPort() == 0 || primary == null ? null
+                    : new InetSocketAddress(primary.getAddress(), hello.heartbeatPort()));
         }
         active.add(domain);
-        return store;
+        return slot;
     }
 
-    @Override
-    public synchronized void releaseStore(ReplicaStore store) {
-        active.remove(store.directory().getFileName().toString());
+    private Slot newSlot(String domain, Hello hello) throws IOException {
+        ReplicaStore store = ReplicaStore.open(baseDir, domain, hello.ramBytes(), hello.pageSizeBytes());
+        PeerMonitor monitor = new PeerMonitor(detection.suspectAfterNs(), detection.deadAfterNs(), registry,
+                Tags.of("domain", domain, "peer", "primary"));
+        HeartbeatChannel heartbeats = group == null ? null : HeartbeatChannel.open(group, heartbeatHost, 0,
+                detection.heartbeatIntervalNs(), hello.sessionToken(), clock::nanoTime, monitor);
+        return new Slot(store, new FailoverController(domain, monitor, restorer, metrics), heartbeats);
+    }
+
+    synchronized void release(Slot slot, Channel channel) {
+        active.remove(slot.store().directory().getFileName().toString());
+        slot.failover().onSessionClosed(channel);
+    }
+
+    private synchronized void pollFailover() {
+        long nowNs = clock.nanoTime();
+        for (Slot slot : slots.values()) {
+            if (slot.failover().poll(nowNs) && slot.heartbeats() != null) {
+                slot.heartbeats().setPeer(null);
+            }
+        }
+    }
+
+    /** Runs the failover check now (tests drive it with their own clock). */
+    public synchronized void pollFailover(long nowNs) {
+        for (Slot slot : slots.values()) {
+            slot.failover().poll(nowNs);
+        }
+    }
+
+    /** The slot of {@code domain}, or null if no primary has connected for it. */
+    public synchronized Slot slot(String domain) {
+        return slots.get(domain);
     }
 
     /** The store of {@code domain}, or null if no primary has connected for it. */
     public synchronized ReplicaStore store(String domain) {
-        return stores.get(domain);
+        Slot slot = slots.get(domain);
+        return slot == null ? null : slot.store();
     }
 
     @Override
@@ -101,7 +177,13 @@ public final class BackupServer implements BackupSession.StoreProvider, AutoClos
         if (serverChannel != null && !serverChannel.eventLoop().isShuttingDown()) {
             serverChannel.close().syncUninterruptibly();
         }
-        stores.values().forEach(ReplicaStore::close);
-        stores.clear();
+        for (Slot slot : slots.values()) {
+            if (slot.heartbeats() != null) {
+                slot.heartbeats().close();
+            }
+            slot.failover().close();
+            slot.store().close();
+        }
+        slots.clear();
     }
 }

@@ -5,6 +5,7 @@ import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.DeviceState;
 import io.checkpointd.replication.wire.Frame;
+import io.checkpointd.replication.wire.Goodbye;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Heartbeat;
 import io.checkpointd.replication.wire.Hello;
@@ -12,6 +13,10 @@ import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Pages;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.checkpointd.util.NanoClock;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -31,35 +36,39 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
     private static final Logger LOG = LoggerFactory.getLogger(BackupSession.class);
     private static final Pattern DOMAIN_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
-    /** Where stores come from, and whether a domain is already being served. */
-    public interface StoreProvider {
-        ReplicaStore acquire(String domain, long ramBytes, int pageSizeBytes) throws IOException, ProtocolViolation;
-
-        void releaseStore(ReplicaStore store);
-
-        /** Called after each commit, on the event loop (failover bookkeeping hooks in here). */
-        default void onCommitted(ReplicaStore store, long epoch) {
-        }
+    /**
+     * Sends a HEARTBEAT frame whenever nothing was written for an interval, so the primary hears from us
+     * even between checkpoints.
+     */
+    static IdleStateHandler heartbeats(long intervalNs) {
+        return new IdleStateHandler(0, intervalNs, 0, TimeUnit.NANOSECONDS);
     }
 
     private enum State { AWAIT_HELLO, IDLE, RECEIVING, CLOSED }
 
-    private final StoreProvider stores;
+    private final BackupServer server;
     private final BackupMetrics metrics;
     private final long maxDeviceStateBytes;
+    private final NanoClock clock;
     private State state = State.AWAIT_HELLO;
+    private BackupServer.Slot slot;
     private ReplicaStore store;
+    private long heartbeatSequence;
     private IncomingCheckpoint incoming;
     private boolean haveBaseOnThisConnection;
 
-    public BackupSession(StoreProvider stores, BackupMetrics metrics, long maxDeviceStateBytes) {
-        this.stores = stores;
+    public BackupSession(BackupServer server, BackupMetrics metrics, long maxDeviceStateBytes, NanoClock clock) {
+        this.server = server;
         this.metrics = metrics;
         this.maxDeviceStateBytes = maxDeviceStateBytes;
+        this.clock = clock;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+        if (slot != null) {
+            slot.failover().onSignOfLife(clock.nanoTime());
+        }
         try {
             switch (frame) {
                 case Hello hello -> onHello(ctx, hello);
@@ -68,7 +77,13 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
                 case DeviceState chunk -> receiving("DEVICE_STATE").onDeviceState(chunk);
                 case CheckpointEnd end -> onEnd(ctx, end);
                 case Heartbeat ignored -> {
-                    // Liveness belongs to the failure detector (a later issue).
+                    // Its arrival was the sign of life recorded above.
+                }
+                case Goodbye ignored -> {
+                    if (slot != null) {
+                        slot.failover().onGoodbye();
+                    }
+                    ctx.close();
                 }
                 default -> throw new ProtocolViolation("unexpected " + frame.getClass().getSimpleName() + " frame");
             }
@@ -92,7 +107,8 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
         String refusal = refusalOf(hello);
         if (refusal == null) {
             try {
-                store = stores.acquire(hello.domainName(), hello.ramBytes(), hello.pageSizeBytes());
+                slot = server.acquire(hello, ctx.channel());
+                store = slot.store();
             } catch (ProtocolViolation e) {
                 refusal = e.getMessage();
             }
@@ -107,7 +123,8 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
         LOG.info("{}: primary {} connected ({} bytes of RAM, {}-byte pages); replica at epoch {}",
                 hello.domainName(), ctx.channel().remoteAddress(), hello.ramBytes(), hello.pageSizeBytes(),
                 store.lastCommittedEpoch());
-        ctx.writeAndFlush(new HelloAck(FrameCodec.PROTOCOL_VERSION, store.lastCommittedEpoch(), ""));
+        ctx.writeAndFlush(new HelloAck(FrameCodec.PROTOCOL_VERSION, store.lastCommittedEpoch(), "",
+                slot.heartbeatPort()));
         state = State.IDLE;
     }
 
@@ -165,7 +182,6 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
         haveBaseOnThisConnection = true;
         incoming = null;
         state = State.IDLE;
-        stores.onCommitted(store, end.epoch());
         ctx.writeAndFlush(new Ack(end.epoch()));
     }
 
@@ -182,13 +198,22 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         discard("connection lost");
-        if (store != null) {
+        if (slot != null) {
             LOG.info("{}: primary {} disconnected; replica at epoch {}", domain(), ctx.channel().remoteAddress(),
                     store.lastCommittedEpoch());
-            stores.releaseStore(store);
-            store = null;
+            server.release(slot, ctx.channel());
+            slot = null;
         }
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof IdleStateEvent idle && idle.state() == IdleState.WRITER_IDLE && state != State.AWAIT_HELLO) {
+            ctx.writeAndFlush(new Heartbeat(++heartbeatSequence, clock.nanoTime(), 0));
+        } else {
+            ctx.fireUserEventTriggered(event);
+        }
     }
 
     @Override

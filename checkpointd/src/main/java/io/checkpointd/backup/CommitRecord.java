@@ -16,6 +16,8 @@ import java.util.Properties;
 record CommitRecord(String state, long epoch, String domain, long ramBytes) {
     static final String APPLYING = "applying";
     static final String COMMITTED = "committed";
+    /** The replica was handed to a restored guest and has been running since. */
+    static final String RESTORED = "restored";
 
     boolean isCommitted() {
         return COMMITTED.equals(state);

@@ -1,5 +1,6 @@
 package io.checkpointd.backup;
 
+import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.DeviceState;
@@ -16,19 +17,33 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * One checkpoint being received: its pages are decoded into the store's staging area (never the replica),
  * its device state into memory, and every count and page number is checked against what BEGIN announced
  * and what the replica can hold, before anything is written.
+ *
+ * <p>Two layouts of staging. An incremental checkpoint's pages are stored in arrival order (slot i holds
+ * {@code pageNumbers[i]}), exactly the number BEGIN announced. A full checkpoint is staged as a whole RAM
+ * image, each page at its own address, because a live pre-copy sends pages in rounds and a page may come
+ * several times (the last copy wins); it commits only if every page of RAM arrived at least once, and the
+ * pages sent are bounded by {@link #MAX_FULL_PAGES_PER_RAM_PAGE} times RAM.
  */
 final class IncomingCheckpoint {
     private static final LZ4SafeDecompressor LZ4 = LZ4Factory.fastestInstance().safeDecompressor();
+    /** Pre-copy stops after sending 3x RAM; the final part adds at most one more RAM. */
+    static final int MAX_FULL_PAGES_PER_RAM_PAGE = 4;
 
     private final CheckpointBegin begin;
     private final ReplicaStore store;
     private final long[] pageNumbers;
-    private final byte[] deviceState;
+    private final DirtyPageSet covered;
+    private final long maxDeviceStateBytes;
+    private byte[] deviceState;
     private final CRC32C digest = new CRC32C();
     private int pagesReceived;
     private int deviceStateReceived;
 
     IncomingCheckpoint(CheckpointBegin begin, ReplicaStore store, long maxDeviceStateBytes) throws ProtocolViolation {
+        if (begin.full() && begin.pageCount() != store.pageCount()) {
+            throw new ProtocolViolation("CKPT_BEGIN " + begin.epoch() + ": a full checkpoint covers all "
+                    + store.pageCount() + " pages, not " + begin.pageCount());
+        }
         if (begin.pageCount() < 0 || begin.pageCount() > store.pageCount()) {
             throw new ProtocolViolation("CKPT_BEGIN " + begin.epoch() + ": page count " + begin.pageCount()
                     + " outside [0, " + store.pageCount() + "] (the guest's page count)");
@@ -39,7 +54,10 @@ final class IncomingCheckpoint {
         }
         this.begin = begin;
         this.store = store;
-        this.pageNumbers = new long[(int) begin.pageCount()];
+        this.maxDeviceStateBytes = maxDeviceStateBytes;
+        this.pageNumbers = begin.full() ? null : new long[(int) begin.pageCount()];
+        this.covered = begin.full() ? new DirtyPageSet(store.pageCount()) : null;
+        // A live full checkpoint's device state is captured at its end; BEGIN cannot know its size.
         this.deviceState = new byte[(int) begin.deviceStateBytes()];
     }
 
@@ -62,9 +80,10 @@ final class IncomingCheckpoint {
             throw new ProtocolViolation("PAGES after DEVICE_STATE in checkpoint " + epoch());
         }
         long[] numbers = pages.pageNumbers();
-        if (pagesReceived + (long) numbers.length > begin.pageCount()) {
-            throw new ProtocolViolation("checkpoint " + epoch() + ": more pages than the " + begin.pageCount()
-                    + " announced");
+        long limit = begin.full() ? MAX_FULL_PAGES_PER_RAM_PAGE * store.pageCount() : begin.pageCount();
+        if (pagesReceived + (long) numbers.length > limit) {
+            throw new ProtocolViolation("checkpoint " + epoch() + ": more than " + limit + " pages"
+                    + (begin.full() ? " (" + MAX_FULL_PAGES_PER_RAM_PAGE + "x RAM) in a full checkpoint" : " announced"));
         }
         for (long n : numbers) {
             if (n < 0 || n >= store.pageCount()) {
@@ -74,7 +93,9 @@ final class IncomingCheckpoint {
         }
         int pageSize = store.pageSizeBytes();
         int expectedBytes = numbers.length * pageSize;
-        MemorySegment slot = store.staging().asSlice((long) pagesReceived * pageSize, expectedBytes);
+        // Full: decode into the scratch area, then place each page at its address. Incremental: in order.
+        MemorySegment slot = begin.full() ? store.scratch(expectedBytes)
+                : store.staging().asSlice((long) pagesReceived * pageSize, expectedBytes);
         ByteBuffer target = slot.asByteBuffer();
         ByteBuf data = pages.data();
         switch (pages.encoding()) {
@@ -99,16 +120,27 @@ final class IncomingCheckpoint {
             }
         }
         digest.update(slot.asByteBuffer());
-        System.arraycopy(numbers, 0, pageNumbers, pagesReceived, numbers.length);
+        if (begin.full()) {
+            for (int i = 0; i < numbers.length; i++) {
+                MemorySegment.copy(slot, (long) i * pageSize, store.staging(), numbers[i] * pageSize, pageSize);
+                covered.add(numbers[i]);
+            }
+        } else {
+            System.arraycopy(numbers, 0, pageNumbers, pagesReceived, numbers.length);
+        }
         pagesReceived += numbers.length;
     }
 
     void onDeviceState(DeviceState chunk) throws ProtocolViolation {
         checkEpoch("DEVICE_STATE", chunk.epoch());
         int len = chunk.data().readableBytes();
-        if (deviceStateReceived + (long) len > deviceState.length) {
+        long after = deviceStateReceived + (long) len;
+        if (begin.full() && after > deviceState.length && after <= maxDeviceStateBytes) {
+            deviceState = java.util.Arrays.copyOf(deviceState, (int) Math.max(after, 2L * deviceState.length));
+        }
+        if (after > deviceState.length) {
             throw new ProtocolViolation("checkpoint " + epoch() + ": more device state than the "
-                    + deviceState.length + " bytes announced");
+                    + (begin.full() ? maxDeviceStateBytes + " bytes allowed" : deviceState.length + " bytes announced"));
         }
         chunk.data().getBytes(chunk.data().readerIndex(), deviceState, deviceStateReceived, len);
         deviceStateReceived += len;
@@ -117,13 +149,24 @@ final class IncomingCheckpoint {
     /** Verifies END against what arrived; on success the checkpoint may be committed. */
     void verify(CheckpointEnd end) throws ProtocolViolation {
         checkEpoch("CKPT_END", end.epoch());
-        if (end.pageCount() != begin.pageCount() || pagesReceived != begin.pageCount()) {
+        if (end.pageCount() != pagesReceived || (!begin.full() && pagesReceived != begin.pageCount())) {
             throw new ProtocolViolation("checkpoint " + epoch() + ": END says " + end.pageCount()
                     + " pages, BEGIN said " + begin.pageCount() + ", received " + pagesReceived);
         }
-        if (end.deviceStateBytes() != deviceState.length || deviceStateReceived != deviceState.length) {
+        if (begin.full() && covered.count() != store.pageCount()) {
+            throw new ProtocolViolation("full checkpoint " + epoch() + " left " + (store.pageCount() - covered.count())
+                    + " pages of RAM unsent (first: " + covered.nextClearPage(0) + ")");
+        }
+        if (!begin.full() && deviceState.length != end.deviceStateBytes()) {
             throw new ProtocolViolation("checkpoint " + epoch() + ": END says " + end.deviceStateBytes()
-                    + " device-state bytes, BEGIN said " + deviceState.length + ", received " + deviceStateReceived);
+                    + " device-state bytes, BEGIN said " + deviceState.length);
+        }
+        if (end.deviceStateBytes() != deviceStateReceived) {
+            throw new ProtocolViolation("checkpoint " + epoch() + ": END says " + end.deviceStateBytes()
+                    + " device-state bytes, received " + deviceStateReceived);
+        }
+        if (deviceState.length != deviceStateReceived) {
+            deviceState = java.util.Arrays.copyOf(deviceState, deviceStateReceived);
         }
         digest.update(deviceState);
         if (digest.getValue() != end.digest()) {

@@ -30,6 +30,7 @@ public final class ReplicaStore implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment replica;
     private final MemorySegment staging;
+    private MemorySegment scratch = MemorySegment.NULL;
     private long lastCommittedEpoch;
 
     private ReplicaStore(Path dir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
@@ -101,6 +102,14 @@ public final class ReplicaStore implements AutoCloseable {
         return staging;
     }
 
+    /** Scratch space to decode one frame's pages into before they are placed in staging (event loop only). */
+    MemorySegment scratch(long bytes) {
+        if (scratch.byteSize() < bytes) {
+            scratch = arena.allocate(Math.max(bytes, 1 << 20), 4096);
+        }
+        return scratch.asSlice(0, bytes);
+    }
+
     public MemorySegment replica() {
         return replica;
     }
@@ -111,6 +120,11 @@ public final class ReplicaStore implements AutoCloseable {
      */
     void commit(long epoch, long[] pageNumbers, int pageCount, byte[] deviceState) throws IOException {
         new CommitRecord(CommitRecord.APPLYING, epoch, domain, ramBytes).writeTo(recordFile());
+        if (pageNumbers == null) {
+            // A full checkpoint: staging holds a whole image.
+            MemorySegment.copy(staging, 0, replica, 0, ramBytes);
+            pageCount = 0;
+        }
         for (int i = 0; i < pageCount; ) {
             // Coalesce consecutive page numbers into one copy.
             int run = 1;
@@ -126,6 +140,15 @@ public final class ReplicaStore implements AutoCloseable {
         Files.move(tmp, deviceStateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         new CommitRecord(CommitRecord.COMMITTED, epoch, domain, ramBytes).writeTo(recordFile());
         lastCommittedEpoch = epoch;
+    }
+
+    /**
+     * The replica has become a running guest's RAM (failover): it no longer holds a checkpoint, and a
+     * restarted backup must not offer it as one.
+     */
+    void markRestored() throws IOException {
+        new CommitRecord(CommitRecord.RESTORED, lastCommittedEpoch, domain, ramBytes).writeTo(recordFile());
+        lastCommittedEpoch = 0;
     }
 
     @Override

@@ -46,6 +46,28 @@ final class Daemons {
         }
     }
 
+    /**
+     * Rewrites {@code summaryFile} every second while the daemon runs, so a process killed without warning
+     * (as a host crash would) still leaves numbers at most a second old.
+     */
+    static void refreshEverySecond(Path summaryFile, Supplier<ObjectNode> summary) {
+        if (summaryFile == null) {
+            return;
+        }
+        Thread.ofPlatform().daemon().name("summary").start(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(1000);
+                    writeAtomically(summaryFile, summary.get().toPrettyString());
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    LOG.debug("summary not refreshed: {}", e.toString());
+                }
+            }
+        });
+    }
+
     /** Writes a file so a reader never sees half of it. */
     static void writeAtomically(Path file, String text) {
         try {

@@ -34,6 +34,8 @@ import picocli.CommandLine.Spec;
 final class DemoCommand implements Callable<Integer> {
     private static final long READY_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
     private static final long STOP_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    /** Above the usual reply time (epoch + ACK) so retries mean loss, short enough to time an outage well. */
+    private static final long RETRY_AFTER_NS = TimeUnit.MILLISECONDS.toNanos(500);
 
     @Spec
     CommandSpec spec;
@@ -53,6 +55,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Client requests kept in flight (default: ${DEFAULT-VALUE}).")
     int concurrency;
 
+    @Option(names = "--kill-primary-at", paramLabel = "DURATION", converter = Converters.DurationNs.class,
+            description = "Kill the primary with SIGKILL this long into the client load (as its host dying would);"
+                    + " the backup must take over and the client carries on against it.")
+    Long killPrimaryAtNs;
+
     @Option(names = "--no-output-commit", description = "Run the primary without holding output (a baseline "
             + "for experiments; early_releases will then be above 0).")
     boolean noOutputCommit;
@@ -67,6 +74,10 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(c -> c);
+        if (killPrimaryAtNs != null && killPrimaryAtNs >= durationNs) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--kill-primary-at must come before the end of --duration");
+        }
         String domain = config.domain().name();
         Path work = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("checkpointd-demo");
         PrintWriter out = spec.commandLine().getOut();
@@ -79,7 +90,10 @@ final class DemoCommand implements Callable<Integer> {
                 out.print(DemoReport.readable(result));
             }
             out.flush();
-            return result.path("early_releases").asLong() == 0 || noOutputCommit ? 0 : 2;
+            boolean failoverOk = killPrimaryAtNs == null || result.path("failover").has("resumed_epoch");
+            boolean clean = (result.path("early_releases").asLong() == 0 || noOutputCommit)
+                    && result.path("client").path("lost_acked_writes").asLong() == 0 && failoverOk;
+            return clean ? 0 : 2;
         } finally {
             if (workDir == null) {
                 deleteTree(work);
@@ -120,17 +134,46 @@ final class DemoCommand implements Callable<Integer> {
                 KvLayout layout = new KvLayout(config.sim().pageSizeBytes(), config.sim().keys());
                 KvClient.Result client;
                 ReplicaObserver observer = new ReplicaObserver(backupDir.resolve(domain).resolve("memory.replica"), layout);
+                Thread killer = null;
                 try (observer;
                      KvClient kv = new KvClient(new InetSocketAddress("127.0.0.1", servicePort), concurrency,
-                             config.sim().keys(), observer, NanoClock.SYSTEM, TimeUnit.SECONDS.toNanos(1))) {
+                             config.sim().keys(), observer, NanoClock.SYSTEM, RETRY_AFTER_NS)) {
+                    if (killPrimaryAtNs != null) {
+                        long killAtNs = System.nanoTime() + killPrimaryAtNs;
+                        kv.expectKillAt(killAtNs);
+                        killer = Thread.ofPlatform().name("killer").start(() -> killAt(primary, killAtNs, err));
+                    }
                     client = kv.run(durationNs);
                 }
-                primary.stop(STOP_TIMEOUT_NS);
+                if (killer != null) {
+                    killer.join();
+                }
+                if (primary.isAlive()) {
+                    primary.stop(STOP_TIMEOUT_NS);
+                }
                 backup.stop(STOP_TIMEOUT_NS);
                 observer.examples().forEach(e -> err.println("demo: early release: " + e));
+                client.lostExamples().forEach(e -> err.println("demo: LOST acknowledged write: " + e));
+                Path failover = backupDir.resolve(domain).resolve("failover.json");
                 return DemoReport.merge(readJson(work.resolve("primary.json"), primary),
-                        readJson(work.resolve("backup.json"), backup), client, observer, !noOutputCommit);
+                        readJson(work.resolve("backup.json"), backup), client, observer, !noOutputCommit,
+                        killPrimaryAtNs == null ? null : Files.exists(failover)
+                                ? Daemons.JSON.readTree(failover.toFile()) : Daemons.JSON.createObjectNode());
             }
+        }
+    }
+
+    private static void killAt(ChildProcess primary, long killAtNs, PrintWriter err) {
+        try {
+            long waitNs = killAtNs - System.nanoTime();
+            if (waitNs > 0) {
+                TimeUnit.NANOSECONDS.sleep(waitNs);
+            }
+            primary.kill();
+            err.println("demo: primary killed with SIGKILL");
+            err.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

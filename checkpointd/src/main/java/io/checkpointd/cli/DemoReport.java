@@ -11,10 +11,12 @@ final class DemoReport {
     }
 
     static ObjectNode merge(JsonNode primary, JsonNode backup, KvClient.Result client, ReplicaObserver observer,
-                            boolean outputCommit) {
+                            boolean outputCommit, JsonNode failover) {
         ObjectNode o = Daemons.JSON.createObjectNode();
         o.put("output_commit", outputCommit);
-        o.put("checkpoints", primary.path("checkpoints").asLong());
+        // A killed primary's summary is its last refresh (at most a second old); the backup's count is exact.
+        o.put("checkpoints", failover == null ? primary.path("checkpoints").asLong()
+                : backup.path("checkpoints_committed").asLong());
         o.put("epoch_ms", primary.path("epoch_ms").asDouble());
         o.set("pause_ms", primary.path("pause_ms"));
         o.put("dirty_pages_per_epoch", primary.path("dirty_pages_per_epoch").path("mean").asDouble());
@@ -23,6 +25,7 @@ final class DemoReport {
         o.put("bytes_wire", primary.path("bytes_wire").asLong());
         o.put("compression_ratio", primary.path("compression_ratio").asDouble());
         o.set("ack_ms", primary.path("ack_ms"));
+        o.set("initial_sync", primary.path("initial_sync"));
         o.put("epoch_stalls", primary.path("epoch_stalls").asLong());
         ObjectNode c = o.putObject("client");
         c.put("requests", client.requests());
@@ -30,6 +33,14 @@ final class DemoReport {
         c.put("retries", client.retries());
         c.put("errors", client.errors());
         c.set("latency_ms", Summaries.millis(client.latencyNs()));
+        c.put("acked_writes", client.ackedWrites());
+        c.put("lost_acked_writes", client.lostAckedWrites());
+        if (failover != null) {
+            c.put("keys_verified_after_failover", client.keysVerified());
+            ObjectNode f = o.putObject("failover");
+            f.setAll((ObjectNode) failover);
+            f.put("downtime_ms", client.downtimeNs() < 0 ? -1 : Summaries.round(client.downtimeNs() / 1e6));
+        }
         o.put("early_releases", observer.earlyReleases());
         o.put("replies_checked", observer.checked());
         o.set("primary", primary);
@@ -61,6 +72,18 @@ final class DemoReport {
         s.append(String.format("  client                 %d requests, %d answered, %d retried; latency p50 %.1f ms, p99 %.1f ms%n",
                 client.path("requests").asLong(), client.path("answered").asLong(), client.path("retries").asLong(),
                 latency.path("p50").asDouble(), latency.path("p99").asDouble()));
+        JsonNode f = r.path("failover");
+        if (!f.isMissingNode()) {
+            s.append(f.has("resumed_epoch")
+                    ? String.format("  FAILOVER               primary killed; backup resumed epoch %d, detected after %.0f ms,"
+                            + " restored in %.0f ms; client saw %.0f ms without answers%n", f.path("resumed_epoch").asLong(),
+                            f.path("detected_after_ms").asDouble(), f.path("restore_ms").asDouble(),
+                            f.path("downtime_ms").asDouble())
+                    : "  FAILOVER               primary killed, but the backup did NOT take over\n");
+            s.append(String.format("  acknowledged writes    %d, lost %d (%d keys read back after failover)%n",
+                    client.path("acked_writes").asLong(), client.path("lost_acked_writes").asLong(),
+                    client.path("keys_verified_after_failover").asLong()));
+        }
         s.append(String.format("  early releases         %d of %d replies checked against the backup's replica%s%n",
                 r.path("early_releases").asLong(), r.path("replies_checked").asLong(),
                 r.path("output_commit").asBoolean() ? "" : " (output commit OFF)"));

@@ -60,6 +60,7 @@ final class PrimaryCommand implements Callable<Integer> {
         if (readyFile != null) {
             Daemons.writeAtomically(readyFile, daemon.serviceAddress().getPort() + "\n");
         }
+        Daemons.refreshEverySecond(summaryFile, () -> Summaries.primary(daemon));
         Daemons.runUntilStopped(() -> {
             daemon.close();
             if (runDir == null) {

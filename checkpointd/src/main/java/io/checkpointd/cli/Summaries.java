@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.primary.PrimaryDaemon;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.checkpointd.primary.InitialSyncStats;
 import io.checkpointd.primary.PausePhases;
 import io.checkpointd.primary.PrimaryMetrics;
 import org.HdrHistogram.Histogram;
@@ -32,6 +34,14 @@ final class Summaries {
         d.put("stddev", round(dirty.sampleStddevDirtyPages()));
         d.put("max", dirty.epochs() == 0 ? 0 : dirty.maxDirtyPages());
         d.put("epochs", dirty.epochs());
+        InitialSyncStats sync = daemon.initialSync();
+        ObjectNode initial = o.putObject("initial_sync");
+        initial.put("mode", sync.live() ? "live" : "paused");
+        initial.put("rounds", sync.pagesPerRound().size());
+        ArrayNode perRound = initial.putArray("pages_per_round");
+        sync.pagesPerRound().forEach(perRound::add);
+        initial.put("stop_reason", sync.stopReason());
+        initial.put("first_pause_ms", sync.pauseNs() < 0 ? -1 : round(sync.pauseNs() / 1e6));
         o.put("bytes_raw", m.bytesRaw());
         o.put("bytes_wire", m.bytesWire());
         o.put("compression_ratio", m.bytesWire() == 0 ? 0 : round((double) m.bytesRaw() / m.bytesWire()));
@@ -48,6 +58,7 @@ final class Summaries {
         o.put("checkpoints_discarded", daemon.metrics().discarded());
         o.put("last_committed_epoch", daemon.metrics().lastCommittedEpoch());
         o.put("bytes_received", daemon.metrics().bytesReceived());
+        o.put("failovers", daemon.metrics().failovers());
         return o;
     }
 

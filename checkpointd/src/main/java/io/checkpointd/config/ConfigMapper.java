@@ -58,7 +58,8 @@ final class ConfigMapper {
     private static EpochConfig epoch(YamlSection s, EpochConfig d) throws ConfigException {
         EpochConfig c = new EpochConfig(
                 s.durationNs("interval", d.intervalNs(), EpochConfig.INTERVAL_NS),
-                s.integer("max-in-flight", d.maxInFlight(), EpochConfig.MAX_IN_FLIGHT));
+                s.integer("max-in-flight", d.maxInFlight(), EpochConfig.MAX_IN_FLIGHT),
+                s.choice("full-sync", d.fullSync(), EpochConfig.FULL_SYNC_MODES));
         s.rejectUnknownKeys();
         return c;
     }

@@ -70,6 +70,10 @@ public final class ConfigValidator {
     private static void epoch(Checks c, EpochConfig e) throws ConfigException {
         c.range("epoch.interval", e.intervalNs(), EpochConfig.INTERVAL_NS);
         c.range("epoch.max-in-flight", e.maxInFlight(), EpochConfig.MAX_IN_FLIGHT);
+        if (!EpochConfig.FULL_SYNC_MODES.contains(e.fullSync())) {
+            c.fail("epoch.full-sync", "'" + e.fullSync() + "' is not a mode; write "
+                    + String.join(" or ", EpochConfig.FULL_SYNC_MODES));
+        }
     }
 
     private static void replication(Checks c, ReplicationConfig r) throws ConfigException {

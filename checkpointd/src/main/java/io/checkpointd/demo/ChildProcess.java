@@ -81,6 +81,12 @@ public final class ChildProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Kills the child the way a host crash would: SIGKILL, no shutdown hooks, no goodbye. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
     /** The last lines of the child's log. */
     public String logTail() {
         try {

@@ -11,7 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -28,8 +31,15 @@ public final class KvClient implements AutoCloseable {
     private record Pending(KvProtocol.Request request, long firstSentNs) {
     }
 
-    /** What the client saw. */
-    public record Result(long requests, long answered, long retries, long errors, Histogram latencyNs) {
+    /**
+     * What the client saw. A write is acknowledged when its reply arrived; it is lost when a later read (the
+     * sweep after a failover, or any GET) shows an older value.
+     *
+     * @param downtimeNs from the kill to the first answer after it; -1 without a kill or without an answer
+     */
+    public record Result(long requests, long answered, long retries, long errors, Histogram latencyNs,
+                         long ackedWrites, long lostAckedWrites, long keysVerified, long downtimeNs,
+                         List<String> lostExamples) {
     }
 
     private final DatagramChannel channel;
@@ -41,7 +51,16 @@ public final class KvClient implements AutoCloseable {
     private final long retryAfterNs;
     private final SplittableRandom random = new SplittableRandom(7);
     private final long[] nextValue;
+    private final long[] ackedValue;
     private final boolean[] busy;
+    private final ArrayDeque<Integer> sweep = new ArrayDeque<>();
+    private final List<String> lostExamples = new ArrayList<>();
+    private long killAtNs;
+    private boolean killed;
+    private long downtimeNs = -1;
+    private long ackedWrites;
+    private long lostAckedWrites;
+    private long keysVerified;
     private final Map<Long, Pending> pending = new HashMap<>();
     private final Map<Long, Long> lastSentNs = new HashMap<>();
     private final Histogram latencyNs = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -68,7 +87,18 @@ public final class KvClient implements AutoCloseable {
         this.clock = clock;
         this.retryAfterNs = retryAfterNs;
         this.nextValue = new long[keys];
+        this.ackedValue = new long[keys];
         this.busy = new boolean[keys];
+    }
+
+    /**
+     * The primary will be killed at {@code killAtNs} (this client's clock): measure the downtime, and once
+     * the guest answers again read back every key with an acknowledged write.
+     */
+    public KvClient expectKillAt(long killAtNs) {
+        this.killAtNs = killAtNs;
+        this.killed = true;
+        return this;
     }
 
     /** Runs the load for {@code durationNs}; requests still in flight at the end are not answered. */
@@ -83,7 +113,8 @@ public final class KvClient implements AutoCloseable {
             drainReplies();
             retryOverdue();
         }
-        return new Result(requests, answered, retries, errors, latencyNs);
+        return new Result(requests, answered, retries, errors, latencyNs, ackedWrites, lostAckedWrites, keysVerified,
+                downtimeNs, List.copyOf(lostExamples));
     }
 
     private void drainReplies() throws IOException {
@@ -111,13 +142,59 @@ public final class KvClient implements AutoCloseable {
                 errors++;
             } else {
                 observer.onReply(reply.key(), reply.value());
+                onAnswer(p.request(), reply.value());
+            }
+            if (killed && downtimeNs < 0 && nowNs - killAtNs > 0) {
+                downtimeNs = nowNs - killAtNs;
+                for (int k = 0; k < keys; k++) {
+                    if (ackedValue[k] > 0) {
+                        sweep.add(k);
+                    }
+                }
             }
             busy[p.request().key()] = false;
             sendNew();
         }
     }
 
+    private void onAnswer(KvProtocol.Request request, long value) {
+        int key = request.key();
+        if (request.op() == KvProtocol.OP_SET) {
+            ackedWrites++;
+            ackedValue[key] = Math.max(ackedValue[key], value);
+        } else {
+            if (value < ackedValue[key]) {
+                lostAckedWrites++;
+                if (lostExamples.size() < 5) {
+                    lostExamples.add("key " + key + ": acknowledged " + ackedValue[key] + ", read back " + value);
+                }
+            }
+            if (request.requestId() < 0) {
+                keysVerified++;
+            }
+        }
+    }
+
     private void sendNew() throws IOException {
+        Integer swept = null;
+        // A busy key goes to the back of the sweep; give up for now once every queued key was busy.
+        for (int tries = sweep.size(); tries > 0 && swept == null; tries--) {
+            int k = sweep.poll();
+            if (busy[k]) {
+                sweep.add(k);
+            } else {
+                swept = k;
+            }
+        }
+        if (swept != null) {
+            // Verification reads carry negative ids so their answers are counted apart.
+            busy[swept] = true;
+            KvProtocol.Request read = new KvProtocol.Request(-(nextRequestId++), KvProtocol.OP_GET, swept, 0);
+            long nowNs = clock.nanoTime();
+            pending.put(read.requestId(), new Pending(read, nowNs));
+            send(read, nowNs);
+            return;
+        }
         int key;
         do {
             key = random.nextInt(keys);

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.domain.GuestMemory;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.DeviceState;
@@ -9,10 +10,12 @@ import io.checkpointd.replication.wire.Pages;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
@@ -20,31 +23,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends staged checkpoints to the backup, after the guest has resumed: batches pages into PAGES frames
+ * Sends checkpoints to the backup, after the guest has resumed: batches pages into PAGES frames
  * (LZ4-compressed unless that does not help), then the device state, then END with a CRC32C digest of
- * everything sent. Owns its thread; the epoch loop hands it staging buffers through a queue and gets each
- * back (through the pool) as soon as it is encoded, before the ACK.
+ * everything sent and the page count. Owns its thread; the epoch loop hands it work through a queue:
+ * staging buffers (returned to the pool once encoded, before the ACK) and live pre-copy rounds (read
+ * straight from guest RAM). A full checkpoint taken live spans several jobs, so the open checkpoint's
+ * digest and count live here between them.
  *
- * <p>Checkpoints staged for an older connection are dropped unsent: the new connection begins with a full
- * checkpoint, which supersedes them.
+ * <p>Work prepared for an older connection is dropped unsent: the new connection begins with a full
+ * checkpoint, which supersedes it.
  */
-final class CheckpointSender implements AutoCloseable {
+final class CheckpointSender implements CheckpointSink, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointSender.class);
     static final int DEVICE_STATE_CHUNK_BYTES = 256 * 1024;
 
     private final ReplicationLink link;
     private final StagingPool pool;
+    private final GuestMemory memory;
     private final PrimaryMetrics metrics;
     private final int batchPages;
     private final LZ4Compressor compressor; // null: send RAW
-    private final BlockingQueue<Staging> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final AtomicLong roundsCompleted = new AtomicLong();
     private final Thread thread;
     private volatile boolean running = true;
 
-    CheckpointSender(String domain, ReplicationLink link, StagingPool pool, PrimaryMetrics metrics, int batchPages,
-                     boolean compress) {
+    // The checkpoint being sent across jobs (a live full one); -1 when none is open.
+    private long openEpoch = -1;
+    private final CRC32C openDigest = new CRC32C();
+    private long openPages;
+
+    CheckpointSender(String domain, ReplicationLink link, StagingPool pool, GuestMemory memory, PrimaryMetrics metrics,
+                     int batchPages, boolean compress) {
         this.link = link;
         this.pool = pool;
+        this.memory = memory;
         this.metrics = metrics;
         this.batchPages = batchPages;
         this.compressor = compress ? LZ4Factory.fastestInstance().fastCompressor() : null;
@@ -56,25 +69,27 @@ final class CheckpointSender implements AutoCloseable {
         return this;
     }
 
-    /** Queues a staged checkpoint; called by the epoch loop. */
-    void submit(Staging staging) {
+    @Override
+    public void submit(Staging staging) {
         queue.add(staging);
+    }
+
+    @Override
+    public void submitRound(LiveRound round) {
+        queue.add(round);
+    }
+
+    @Override
+    public long roundsCompleted() {
+        return roundsCompleted.get();
     }
 
     private void run() {
         try {
             while (running) {
-                Staging staging = queue.poll(50, TimeUnit.MILLISECONDS);
-                if (staging == null) {
-                    continue;
-                }
-                try {
-                    if (!send(staging)) {
-                        metrics.abandonedCheckpoints.increment();
-                        LOG.debug("checkpoint {} abandoned: its connection is gone", staging.epoch);
-                    }
-                } finally {
-                    pool.release(staging);
+                Object job = queue.poll(50, TimeUnit.MILLISECONDS);
+                if (job != null) {
+                    process(job);
                 }
             }
         } catch (InterruptedException e) {
@@ -82,15 +97,92 @@ final class CheckpointSender implements AutoCloseable {
         }
     }
 
-    /** Encodes and writes one checkpoint; false if its connection went away. */
+    /** Sends one job on the calling thread. */
+    void process(Object job) throws InterruptedException {
+        switch (job) {
+            case Staging s -> {
+                try {
+                    if (!send(s)) {
+                        abandon(s.epoch);
+                    }
+                } finally {
+                    pool.release(s);
+                }
+            }
+            case LiveRound r -> {
+                if (!sendRound(r)) {
+                    abandon(r.epoch());
+                }
+                // Counted even when abandoned: the epoch loop must not wait for it (it will see the new link).
+                roundsCompleted.incrementAndGet();
+            }
+            default -> throw new IllegalArgumentException("unknown job " + job);
+        }
+    }
+
+    private void abandon(long epoch) {
+        metrics.abandonedCheckpoints.increment();
+        openEpoch = -1;
+        LOG.debug("checkpoint {} abandoned: its connection is gone", epoch);
+    }
+
+    /** One live round: pages read from guest RAM now. Round 1 opens the checkpoint. */
+    private boolean sendRound(LiveRound r) throws InterruptedException {
+        long gen = r.linkGeneration();
+        if (gen != link.generation()) {
+            return false;
+        }
+        if (r.first()) {
+            open(r.epoch());
+            if (!link.send(gen, new CheckpointBegin(r.epoch(), true, memory.pageCount(), 0))) {
+                return false;
+            }
+        } else if (openEpoch != r.epoch()) {
+            return false; // round 1 was abandoned
+        }
+        int pageSize = memory.pageSizeBytes();
+        long[] numbers = new long[batchPages];
+        int count = 0;
+        long rawBytes = 0;
+        MemorySegment batch = pool.roundBuffer((long) batchPages * pageSize);
+        for (long p = r.pages().nextPage(0); p >= 0; p = r.pages().nextPage(p + 1)) {
+            // Copy each page out first: the guest may write it meanwhile, and compression needs stable input.
+            MemorySegment.copy(memory.segment(), p * pageSize, batch, (long) count * pageSize, pageSize);
+            numbers[count++] = p;
+            if (count == batchPages) {
+                if (!sendPages(gen, r.epoch(), numbers, count, batch)) {
+                    return false;
+                }
+                rawBytes += (long) count * pageSize;
+                count = 0;
+            }
+        }
+        if (count > 0) {
+            if (!sendPages(gen, r.epoch(), numbers, count, batch)) {
+                return false;
+            }
+            rawBytes += (long) count * pageSize;
+        }
+        link.flush(gen);
+        metrics.bytesRaw.increment(rawBytes);
+        return true;
+    }
+
+    /** A staged checkpoint, or the paused part that closes a live full one. */
     boolean send(Staging s) throws InterruptedException {
         long gen = s.linkGeneration;
         if (gen != link.generation()) {
             return false;
         }
-        CRC32C digest = new CRC32C();
-        if (!emit(gen, new CheckpointBegin(s.epoch, s.full, s.pageCount(), s.deviceState.length))) {
-            return false;
+        if (s.continuesPreCopy) {
+            if (openEpoch != s.epoch) {
+                return false;
+            }
+        } else {
+            open(s.epoch);
+            if (!link.send(gen, new CheckpointBegin(s.epoch, s.full, s.pageCount(), s.deviceState.length))) {
+                return false;
+            }
         }
         for (int from = 0; from < s.pageCount(); from += batchPages) {
             int count = Math.min(batchPages, s.pageCount() - from);
@@ -98,26 +190,39 @@ final class CheckpointSender implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 numbers[i] = s.pageNumber(from + i);
             }
-            ByteBuffer raw = s.pages(from, count).asByteBuffer();
-            digest.update(raw.duplicate());
-            Pages pages = encodePages(s.epoch, numbers, raw);
-            if (!link.awaitWritable(gen) || !emit(gen, pages)) {
+            if (!sendPages(gen, s.epoch, numbers, count, s.pages(from, count))) {
                 return false;
             }
         }
-        digest.update(s.deviceState);
+        openDigest.update(s.deviceState);
         for (int off = 0; off < s.deviceState.length; off += DEVICE_STATE_CHUNK_BYTES) {
             int len = Math.min(DEVICE_STATE_CHUNK_BYTES, s.deviceState.length - off);
-            if (!emit(gen, new DeviceState(s.epoch, Unpooled.wrappedBuffer(s.deviceState, off, len).copy()))) {
+            if (!link.send(gen, new DeviceState(s.epoch, Unpooled.wrappedBuffer(s.deviceState, off, len).copy()))) {
                 return false;
             }
         }
-        if (!emit(gen, new CheckpointEnd(s.epoch, s.pageCount(), s.deviceState.length, digest.getValue()))) {
+        if (!link.send(gen, new CheckpointEnd(s.epoch, openPages, s.deviceState.length, openDigest.getValue()))) {
             return false;
         }
+        openEpoch = -1;
         link.flush(gen);
         metrics.bytesRaw.increment(s.rawBytes());
         return true;
+    }
+
+    private void open(long epoch) {
+        openEpoch = epoch;
+        openDigest.reset();
+        openPages = 0;
+    }
+
+    private boolean sendPages(long gen, long epoch, long[] numbers, int count, MemorySegment pages)
+            throws InterruptedException {
+        long[] exact = count == numbers.length ? numbers : java.util.Arrays.copyOf(numbers, count);
+        ByteBuffer raw = pages.asSlice(0, (long) count * memory.pageSizeBytes()).asByteBuffer();
+        openDigest.update(raw.duplicate());
+        openPages += count;
+        return link.awaitWritable(gen) && emit(gen, encodePages(epoch, exact, raw));
     }
 
     private boolean emit(long gen, Frame frame) {
@@ -129,7 +234,7 @@ final class CheckpointSender implements AutoCloseable {
         if (compressor != null) {
             int max = compressor.maxCompressedLength(rawBytes);
             ByteBuf out = ByteBufAllocator.DEFAULT.directBuffer(max);
-            int len = compressor.compress(raw, 0, rawBytes, out.internalNioBuffer(0, max), 0, max);
+            int len = compressor.compress(raw, raw.position(), rawBytes, out.internalNioBuffer(0, max), 0, max);
             if (len < rawBytes) {
                 out.writerIndex(len);
                 return new Pages(epoch, numbers, PageEncoding.LZ4, out);
@@ -141,20 +246,15 @@ final class CheckpointSender implements AutoCloseable {
         return new Pages(epoch, numbers, PageEncoding.RAW, out);
     }
 
-    /** Sends one checkpoint on the caller's thread (tests). */
-    void sendNow(Staging staging) throws InterruptedException {
-        try {
-            send(staging);
-        } finally {
-            pool.release(staging);
-        }
-    }
-
-    /** Drops queued checkpoints back into the pool (their connection is gone). */
+    /** Drops queued work (its connection is gone); staging buffers go back to the pool. */
     int drainQueued() {
         int n = 0;
-        for (Staging s; (s = queue.poll()) != null; n++) {
-            pool.release(s);
+        for (Object job; (job = queue.poll()) != null; n++) {
+            if (job instanceof Staging s) {
+                pool.release(s);
+            } else {
+                roundsCompleted.incrementAndGet();
+            }
         }
         return n;
     }
@@ -169,5 +269,4 @@ final class CheckpointSender implements AutoCloseable {
         }
         drainQueued();
     }
-
 }

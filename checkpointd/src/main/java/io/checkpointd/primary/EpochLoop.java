@@ -5,7 +5,6 @@ import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.domain.ProtectedDomain;
 import io.checkpointd.util.Agent;
 import io.checkpointd.util.NanoClock;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +12,11 @@ import org.slf4j.LoggerFactory;
  * The primary's epoch loop: every {@code epochIntervalNs} it pauses the guest, collects the dirty pages,
  * copies them into a staging buffer, captures device state, closes the epoch's output with a barrier and
  * resumes. Nothing else happens while paused: compression and the network are the sender's, after resume.
+ *
+ * <p>A full checkpoint (a new backup connection) is taken live when configured: round 1 sends every page
+ * while the guest runs, each later round the pages dirtied during the previous one, until {@link PreCopy}
+ * says stop; then one ordinary pause copies what is still dirty and closes the checkpoint. So even a
+ * re-synchronisation pauses the guest no longer than an ordinary checkpoint.
  *
  * <p>Owns the domain's pause/collect/copy/resume and the epoch counter. Runs on one thread; a test drives
  * it with {@link #doWork(long)} and a fake clock. The clock is read only to time the pause itself.
@@ -24,34 +28,39 @@ public final class EpochLoop implements Agent {
     private final ReplicationLink link;
     private final OutputCommit output;
     private final StagingPool pool;
-    private final Consumer<Staging> sender;
+    private final CheckpointSink sink;
     private final CheckpointProgress progress;
     private final PrimaryMetrics metrics;
     private final DirtyStats dirtyStats;
+    private final InitialSyncStats syncStats;
     private final NanoClock clock;
     private final long epochIntervalNs;
     private final int maxInFlight;
+    private final boolean liveFullSync;
 
     private long nextEpoch = 1;
     private long nextCheckpointNs;
     private long lastCheckpointNs;
     private boolean stalled;
     private boolean wasReady;
+    private PreCopy preCopy;
 
-    EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool,
-              Consumer<Staging> sender, CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats,
-              NanoClock clock, long epochIntervalNs, int maxInFlight) {
+    EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool, CheckpointSink sink,
+              CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
+              NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync) {
         this.domain = domain;
         this.link = link;
         this.output = output;
         this.pool = pool;
-        this.sender = sender;
+        this.sink = sink;
         this.progress = progress;
         this.metrics = metrics;
         this.dirtyStats = dirtyStats;
+        this.syncStats = syncStats;
         this.clock = clock;
         this.epochIntervalNs = epochIntervalNs;
         this.maxInFlight = maxInFlight;
+        this.liveFullSync = liveFullSync;
     }
 
     @Override
@@ -66,7 +75,11 @@ public final class EpochLoop implements Agent {
                 LOG.warn("{}: backup lost; guest runs unprotected until a backup is back", domain.name());
                 wasReady = false;
             }
+            preCopy = null;
             return 0;
+        }
+        if (preCopy != null) {
+            return preCopyStep(nowNs);
         }
         if (nowNs - nextCheckpointNs < 0) {
             return 0;
@@ -82,35 +95,115 @@ public final class EpochLoop implements Agent {
             return 0;
         }
         stalled = false;
-        boolean full = link.takeFullSyncRequest();
-        if (full) {
+        if (link.takeFullSyncRequest()) {
             nextEpoch = Math.max(nextEpoch, link.minimumNextEpoch());
-            LOG.info("{}: backup connected; epoch {} is a full checkpoint", domain.name(), nextEpoch);
             wasReady = true;
+            syncStats.start(liveFullSync);
+            if (liveFullSync) {
+                startPreCopy();
+                return 1;
+            }
+            LOG.info("{}: backup connected; epoch {} is a full checkpoint, copied in one pause", domain.name(),
+                    nextEpoch);
+            checkpoint(nextEpoch++, true, false, nowNs);
+            syncStats.finish(metrics.lastPauseNs, "paused copy");
+            return 1;
         }
-        checkpoint(nextEpoch++, full, nowNs);
-        nextCheckpointNs = nowNs + epochIntervalNs;
+        checkpoint(nextEpoch++, false, false, nowNs);
         return 1;
     }
 
-    private void checkpoint(long epoch, boolean full, long nowNs) {
-        Staging staging = pool.acquire();
-        // Only clock reads inside the pause; the phases are recorded after resume.
-        long pauseStartNs = clock.nanoTime();
-        long suspendedNs = pauseStartNs;
-        long collectedNs = pauseStartNs;
-        long copiedNs = pauseStartNs;
-        long capturedNs = pauseStartNs;
-        long resumeStartNs;
-        long resumedNs;
+    private void startPreCopy() {
+        long epoch = nextEpoch++;
+        long pages = domain.memory().pageCount();
+        LOG.info("{}: backup connected; epoch {} is a full checkpoint, pre-copied while the guest runs",
+                domain.name(), epoch);
+        // Start a fresh dirty interval: round 1 sends everything, later rounds what changed since.
         domain.pause();
         try {
-            suspendedNs = clock.nanoTime();
-            // Collect even for a full checkpoint: it starts the next interval.
+            domain.dirtyTracker().collect();
+        } finally {
+            domain.resume();
+        }
+        preCopy = new PreCopy(epoch, link.generation(), pages);
+        preCopy.submitted(pages);
+        syncStats.round(pages);
+        sink.submitRound(new LiveRound(epoch, link.generation(), DirtyPageSet.all(pages), true));
+    }
+
+    private int preCopyStep(long nowNs) {
+        if (link.generation() != preCopy.linkGeneration) {
+            preCopy = null;
+            return 0;
+        }
+        if (sink.roundsCompleted() < preCopy.roundsSubmitted()) {
+            return 0; // the previous round is still being sent; its dirty set keeps growing meanwhile
+        }
+        domain.pause();
+        boolean paused = true;
+        try {
             DirtyPageSet dirty = domain.dirtyTracker().collect();
+            String stop = preCopy.stopReason(dirty.count());
+            if (stop != null) {
+                paused = false; // checkpoint() below resumes
+                long epoch = preCopy.epoch;
+                preCopy = null;
+                checkpointPaused(epoch, dirty, true, nowNs);
+                syncStats.finish(metrics.lastPauseNs, stop);
+                LOG.info("{}: pre-copy done ({}); final pause {} us for {} pages", domain.name(), stop,
+                        metrics.lastPauseNs / 1000, dirty.count());
+                return 1;
+            }
+            domain.resume();
+            paused = false;
+            // The tracker reuses its set at the next collect, which only this thread calls: copy it after resume.
+            DirtyPageSet round = new DirtyPageSet(dirty.pageCount());
+            round.addAll(dirty);
+            preCopy.submitted(round.count());
+            syncStats.round(round.count());
+            sink.submitRound(new LiveRound(preCopy.epoch, preCopy.linkGeneration, round, false));
+            return 1;
+        } finally {
+            if (paused) {
+                domain.resume();
+            }
+        }
+    }
+
+    private void checkpoint(long epoch, boolean full, boolean continuesPreCopy, long nowNs) {
+        long pauseStartNs = clock.nanoTime();
+        domain.pause();
+        long suspendedNs = clock.nanoTime();
+        DirtyPageSet dirty;
+        try {
+            // Collect even for a full checkpoint: it starts the next interval.
+            dirty = domain.dirtyTracker().collect();
             if (full) {
                 dirty = DirtyPageSet.all(domain.memory().pageCount());
             }
+        } catch (RuntimeException e) {
+            domain.resume();
+            throw e;
+        }
+        finishPaused(epoch, dirty, full, continuesPreCopy, nowNs, pauseStartNs, suspendedNs);
+    }
+
+    /** The final part of a pre-copy: the guest is already paused and {@code dirty} collected. */
+    private void checkpointPaused(long epoch, DirtyPageSet dirty, boolean full, long nowNs) {
+        long nowPausedNs = clock.nanoTime();
+        finishPaused(epoch, dirty, full, true, nowNs, nowPausedNs, nowPausedNs);
+    }
+
+    private void finishPaused(long epoch, DirtyPageSet dirty, boolean full, boolean continuesPreCopy, long nowNs,
+                              long pauseStartNs, long suspendedNs) {
+        Staging staging = pool.acquire();
+        // Only clock reads inside the pause; the phases are recorded after resume.
+        long collectedNs = suspendedNs;
+        long copiedNs = suspendedNs;
+        long capturedNs = suspendedNs;
+        long resumeStartNs;
+        long resumedNs;
+        try {
             collectedNs = clock.nanoTime();
             staging.copyFrom(domain.memory().segment(), dirty);
             copiedNs = clock.nanoTime();
@@ -130,24 +223,30 @@ public final class EpochLoop implements Agent {
         phases.record(PausePhases.Phase.RESUME, resumedNs - resumeStartNs);
         staging.epoch = epoch;
         staging.full = full;
+        staging.continuesPreCopy = continuesPreCopy;
         staging.linkGeneration = link.generation();
         staging.pauseStartNs = pauseStartNs;
         staging.resumedNs = resumedNs;
-        long pauseNs = resumedNs - pauseStartNs;
-        metrics.recordPause(pauseNs, staging.pageCount());
+        metrics.recordPause(resumedNs - pauseStartNs, staging.pageCount());
         metrics.checkpointsTaken.increment();
         if (full) {
             metrics.fullCheckpoints.increment();
         } else {
-            dirtyStats.record(staging.pageCount(), nowNs - lastCheckpointNs);
+            dirtyStats.record(staging.pageCount(), Math.max(1, nowNs - lastCheckpointNs));
         }
         lastCheckpointNs = nowNs;
+        nextCheckpointNs = nowNs + epochIntervalNs;
         progress.onStaged(epoch, resumedNs);
-        sender.accept(staging);
+        sink.submit(staging);
     }
 
     /** The epoch the next checkpoint will get. */
     public long nextEpoch() {
         return nextEpoch;
+    }
+
+    /** True while a live pre-copy is under way. */
+    public boolean preCopying() {
+        return preCopy != null;
     }
 }

@@ -3,7 +3,12 @@ package io.checkpointd.primary;
 import io.checkpointd.config.HostPort;
 import io.checkpointd.replication.ByteCounter;
 import io.checkpointd.replication.wire.Ack;
+import io.checkpointd.config.FailureDetectorConfig;
+import io.checkpointd.failure.HeartbeatChannel;
+import io.checkpointd.failure.PeerMonitor;
+import io.checkpointd.failure.PeerState;
 import io.checkpointd.replication.wire.Frame;
+import io.checkpointd.replication.wire.Goodbye;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Heartbeat;
@@ -21,7 +26,11 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -49,6 +58,10 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     private final int maxFrameBytes;
     private final int maxPagesPerFrame;
     private final Object writability = new Object();
+    private final long heartbeatIntervalNs;
+    private final PeerMonitor backupMonitor;
+    private final HeartbeatChannel heartbeats;
+    private long heartbeatSequence;
     private final AtomicBoolean fullSyncRequested = new AtomicBoolean();
 
     private volatile Channel channel;
@@ -61,7 +74,11 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
     PrimaryClient(EventLoopGroup group, HostPort backup, Hello hello, CheckpointProgress progress, OutputCommit output,
                   PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
-                  int maxFrameBytes, int maxPagesPerFrame) {
+                  int maxFrameBytes, int maxPagesPerFrame, FailureDetectorConfig detection,
+                  PeerMonitor backupMonitor, HeartbeatChannel heartbeats) {
+        this.heartbeatIntervalNs = detection.heartbeatIntervalNs();
+        this.backupMonitor = backupMonitor;
+        this.heartbeats = heartbeats;
         this.group = group;
         this.backup = backup;
         this.hello = hello;
@@ -77,6 +94,21 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
     void start() {
         connect();
+        group.scheduleAtFixedRate(this::checkBackup, heartbeatIntervalNs, heartbeatIntervalNs / 2, TimeUnit.NANOSECONDS);
+    }
+
+    /** A connected backup that went silent (its host died, no FIN ever comes) is dropped like a closed one. */
+    private void checkBackup() {
+        Channel ch = channel;
+        if (!ready || ch == null) {
+            return;
+        }
+        long nowNs = clock.nanoTime();
+        if (backupMonitor.poll(nowNs) == PeerState.DEAD) {
+            LOG.error("backup {} silent for {} ms: declaring it dead", backup,
+                    TimeUnit.NANOSECONDS.toMillis(backupMonitor.silenceNs(nowNs)));
+            ch.close();
+        }
     }
 
     private void connect() {
@@ -94,6 +126,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                                 new ByteCounter(metrics.bytesWire::increment, n -> { }),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
                                 new FrameEncoder(),
+                                new IdleStateHandler(0, heartbeatIntervalNs, 0, TimeUnit.NANOSECONDS),
                                 new Handler());
                     }
                 });
@@ -124,9 +157,15 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+            backupMonitor.onSignOfLife(clock.nanoTime());
             switch (frame) {
                 case HelloAck ack when ack.accepted() -> {
                     minimumNextEpoch = ack.lastCommittedEpoch() + 1;
+                    backupMonitor.watch(clock.nanoTime());
+                    if (heartbeats != null && ack.heartbeatPort() != 0) {
+                        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+                        heartbeats.setPeer(new InetSocketAddress(peer.getAddress(), ack.heartbeatPort()));
+                    }
                     fullSyncRequested.set(true);
                     channel = ctx.channel();
                     generation++;
@@ -143,13 +182,22 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 }
                 case Ack ack -> onAck(ack.epoch());
                 case Heartbeat ignored -> {
-                    // Liveness is the failure detector's (a later issue); the stream itself proves life here.
+                    // Its arrival was the sign of life recorded above.
                 }
                 default -> {
                     LOG.error("backup {} sent an unexpected {} frame; closing the connection", backup,
                             frame.getClass().getSimpleName());
                     ctx.close();
                 }
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof IdleStateEvent idle && idle.state() == IdleState.WRITER_IDLE) {
+                ctx.writeAndFlush(new Heartbeat(++heartbeatSequence, clock.nanoTime(), 0));
+            } else {
+                ctx.fireUserEventTriggered(event);
             }
         }
 
@@ -252,12 +300,20 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         }
     }
 
+    /** Stops protecting on purpose: tells the backup (GOODBYE, so it does not fail over) and disconnects. */
     @Override
     public void close() {
         closed = true;
         Channel ch = channel;
+        if (ch != null && ch.isActive()) {
+            ch.writeAndFlush(new Goodbye()).awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
         if (ch != null) {
             ch.close().syncUninterruptibly();
         }
+        if (heartbeats != null) {
+            heartbeats.close();
+        }
+        backupMonitor.close();
     }
 }

@@ -2,7 +2,11 @@ package io.checkpointd.primary;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.Compression;
+import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.ReplicationConfig;
+import io.checkpointd.failure.HeartbeatChannel;
+import io.checkpointd.failure.PeerMonitor;
+import io.checkpointd.sim.SimDescription;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.net.HeldEgress;
 import io.checkpointd.netbuffer.OutputBuffer;
@@ -19,6 +23,7 @@ import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +40,7 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private final PrimaryMetrics metrics;
     private final DirtyStats dirtyStats = new DirtyStats();
+    private final InitialSyncStats syncStats = new InitialSyncStats();
     private final OutputBuffer outputBuffer;
     private final SimNetwork network;
     private final HeldEgress egress;
@@ -45,6 +51,7 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final PrimaryClient client;
     private final CheckpointSender sender;
     private final AgentRunner epochRunner;
+    private final HeartbeatChannel heartbeats;
 
     private PrimaryDaemon(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
         this.config = config;
@@ -60,14 +67,23 @@ public final class PrimaryDaemon implements AutoCloseable {
         serviceAddress = network.bind("127.0.0.1", config.sim().servicePort(), egress, guest::receive);
         pool = new StagingPool(config.sim().pageSizeBytes());
         ReplicationConfig rc = config.replication();
+        FailureDetectorConfig detection = config.failureDetector();
+        long sessionToken = new SecureRandom().nextLong();
+        PeerMonitor backupMonitor = new PeerMonitor(detection.suspectAfterNs(), detection.deadAfterNs(), registry,
+                Tags.of("domain", domain, "peer", "backup"));
+        heartbeats = HeartbeatChannel.open(group, "0.0.0.0", 0, detection.heartbeatIntervalNs(), sessionToken,
+                clock::nanoTime, backupMonitor);
+        String description = new SimDescription(config.sim(), serviceAddress.getHostString(), serviceAddress.getPort())
+                .toJson();
         Hello hello = new Hello(FrameCodec.PROTOCOL_VERSION, domain, guest.memory().ramBytes(),
-                guest.memory().pageSizeBytes());
+                guest.memory().pageSizeBytes(), heartbeats.localPort(), sessionToken, description);
         client = new PrimaryClient(group, rc.backup(), hello, progress, egress, metrics, clock, RECONNECT_DELAY_NS,
-                rc.connectTimeoutNs(), Math.toIntExact(rc.maxFrameBytes()), rc.batchPages());
-        sender = new CheckpointSender(domain, client, pool, metrics, rc.batchPages(),
+                rc.connectTimeoutNs(), Math.toIntExact(rc.maxFrameBytes()), rc.batchPages(), detection,
+                backupMonitor, heartbeats);
+        sender = new CheckpointSender(domain, client, pool, guest.memory(), metrics, rc.batchPages(),
                 rc.compression() == Compression.LZ4).start();
-        EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender::submit, progress, metrics, dirtyStats,
-                clock, config.epoch().intervalNs(), config.epoch().maxInFlight());
+        EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender, progress, metrics, dirtyStats, syncStats,
+                clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), config.epoch().liveFullSync());
         client.start();
         epochRunner = new AgentRunner(loop, clock).start();
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, service on udp {}, backup {}", domain,
@@ -94,6 +110,10 @@ public final class PrimaryDaemon implements AutoCloseable {
 
     public DirtyStats dirtyStats() {
         return dirtyStats;
+    }
+
+    public InitialSyncStats initialSync() {
+        return syncStats;
     }
 
     public CheckpointdConfig config() {

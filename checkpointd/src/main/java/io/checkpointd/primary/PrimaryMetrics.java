@@ -67,7 +67,11 @@ public final class PrimaryMetrics {
                 .register(registry);
     }
 
+    /** The last pause's length; written and read by the epoch loop only. */
+    long lastPauseNs;
+
     void recordPause(long pauseNanos, long dirty) {
+        lastPauseNs = pauseNanos;
         pauseTimer.record(pauseNanos, TimeUnit.NANOSECONDS);
         pauseNs.recordValue(Math.min(pauseNanos, MAX_TRACKED_NS));
         dirtyPages.record(dirty);

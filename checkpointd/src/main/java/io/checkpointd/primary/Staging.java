@@ -18,6 +18,8 @@ final class Staging implements AutoCloseable {
 
     long epoch;
     boolean full;
+    /** The final, paused part of a live full checkpoint whose BEGIN and rounds were already sent. */
+    boolean continuesPreCopy;
     long linkGeneration;
     byte[] deviceState = new byte[0];
     long pauseStartNs;

@@ -1,5 +1,7 @@
 package io.checkpointd.primary;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -13,6 +15,8 @@ final class StagingPool implements AutoCloseable {
     private final int pageSizeBytes;
     private final ConcurrentLinkedQueue<Staging> free = new ConcurrentLinkedQueue<>();
     private final List<Staging> all = new ArrayList<>();
+    private final Arena roundArena = Arena.ofShared();
+    private MemorySegment roundBuffer = MemorySegment.NULL;
 
     StagingPool(int pageSizeBytes) {
         this.pageSizeBytes = pageSizeBytes;
@@ -30,6 +34,14 @@ final class StagingPool implements AutoCloseable {
         return s;
     }
 
+    /** The sender's scratch buffer for live pre-copy batches (sender thread only). */
+    MemorySegment roundBuffer(long bytes) {
+        if (roundBuffer.byteSize() < bytes) {
+            roundBuffer = roundArena.allocate(bytes, 4096);
+        }
+        return roundBuffer;
+    }
+
     void release(Staging staging) {
         free.add(staging);
     }
@@ -45,5 +57,6 @@ final class StagingPool implements AutoCloseable {
         synchronized (all) {
             all.forEach(Staging::close);
         }
+        roundArena.close();
     }
 }

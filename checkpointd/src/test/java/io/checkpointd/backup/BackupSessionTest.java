@@ -2,7 +2,9 @@ package io.checkpointd.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.primary.CheckpointFrames;
+import io.checkpointd.util.NanoClock;
 import io.checkpointd.replication.wire.Ack;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
@@ -51,7 +53,15 @@ class BackupSessionTest {
         domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
         frames = new CheckpointFrames(domain, 8, true);
         metrics = new BackupMetrics(new SimpleMeterRegistry());
-        stores = new BackupServer(dir.resolve("backup"), metrics, 1 << 20);
+        stores = server(dir.resolve("backup"), metrics);
+    }
+
+    /** A server whose domains must never fail over in these tests. */
+    static BackupServer server(Path dir, BackupMetrics metrics) {
+        return new BackupServer(dir, metrics, 1 << 20, FailureDetectorConfig.defaults(),
+                (domain, description, replica, device) -> {
+                    throw new AssertionError("no failover expected");
+                }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
     }
 
     @AfterEach
@@ -62,7 +72,7 @@ class BackupSessionTest {
     }
 
     private EmbeddedChannel connect() {
-        EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20));
+        EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
         ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
         HelloAck ack = ch.readOutbound();
         assertThat(ack.accepted()).as(ack.rejection()).isTrue();
@@ -209,12 +219,12 @@ class BackupSessionTest {
 
     @Test
     void refusesAHelloThatCannotBeServed() {
-        EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20));
+        EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
         ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "../etc", RAM, PAGE));
         HelloAck ack = ch.readOutbound();
         assertThat(ack.accepted()).isFalse();
         assertThat(ack.rejection()).contains("../etc");
-        EmbeddedChannel other = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20));
+        EmbeddedChannel other = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
         other.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION + 1, "test", RAM, PAGE));
         assertThat(other.<HelloAck>readOutbound().rejection()).contains("protocol version");
     }
@@ -229,9 +239,44 @@ class BackupSessionTest {
         Path record = dir.resolve("backup").resolve("test").resolve("commit.record");
         Files.writeString(record, Files.readString(record).replace("state=committed", "state=applying"));
         assertThat(ReplicaStore.committedEpoch(dir.resolve("backup"), "test")).isEqualTo(-1);
-        stores = new BackupServer(dir.resolve("backup"), metrics, 1 << 20);
-        EmbeddedChannel again = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20));
+        stores = server(dir.resolve("backup"), metrics);
+        EmbeddedChannel again = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
         again.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
         assertThat(again.<HelloAck>readOutbound().lastCommittedEpoch()).isZero();
+    }
+
+    @Test
+    void aLiveFullCheckpointWithRepeatedPagesCommitsTheFinalImage() {
+        try (CheckpointFrames live = new CheckpointFrames(domain, 8, true, true)) {
+            EmbeddedChannel ch = connect();
+            domain.writeRandomPages(30, random);
+            List<Frame> round1 = live.step();
+            assertThat(round1.getFirst()).isInstanceOf(CheckpointBegin.class);
+            feed(ch, round1);
+            domain.writeRandomPages(90, random); // more than 50: another live round
+            feed(ch, live.step());
+            assertThat(ch.<Object>readOutbound()).as("no ACK before END").isNull();
+            domain.writeRandomPages(5, random);
+            byte[] expected = domain.snapshot();
+            List<Frame> last = live.step();
+            assertThat(last.getLast()).isInstanceOf(CheckpointEnd.class);
+            assertThat(((CheckpointEnd) last.getLast()).pageCount()).as("pages repeat across rounds")
+                    .isGreaterThan(RAM / PAGE);
+            feed(ch, last);
+            assertThat(ch.<Ack>readOutbound()).isNotNull();
+            assertThat(replica()).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aFullCheckpointThatLeavesPagesOutIsRefused() {
+        EmbeddedChannel ch = connect();
+        ch.writeInbound(new CheckpointBegin(1, true, RAM / PAGE, 0));
+        ch.writeInbound(new Pages(1, new long[] {0}, PageEncoding.RAW, Unpooled.wrappedBuffer(new byte[PAGE])));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(new byte[PAGE]);
+        ch.writeInbound(new CheckpointEnd(1, 1, 0, crc.getValue()));
+        assertThat(ch.isActive()).isFalse();
+        assertThat(ReplicaStore.committedEpoch(dir.resolve("backup"), "test")).isEqualTo(-1);
     }
 }

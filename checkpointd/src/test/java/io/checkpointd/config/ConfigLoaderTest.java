@@ -25,7 +25,7 @@ class ConfigLoaderTest {
     /** Every key the loader knows, as the brief and the example file name them. */
     private static final List<String> ALL_KEYS = List.of(
             "domain.name", "domain.driver",
-            "epoch.interval", "epoch.max-in-flight",
+            "epoch.interval", "epoch.max-in-flight", "epoch.full-sync",
             "replication.backup", "replication.listen", "replication.compression", "replication.batch-pages",
             "replication.max-frame", "replication.connect-timeout",
             "net-buffer.output-commit", "net-buffer.max-held", "net-buffer.max-held-frames",

@@ -24,8 +24,8 @@ class ConfigValidatorTest {
         assertThat(domain.withDriver("libvirt")).isEqualTo(new DomainConfig(domain.name(), "libvirt"));
 
         EpochConfig epoch = D.epoch();
-        assertThat(epoch.withIntervalNs(7)).isEqualTo(new EpochConfig(7, epoch.maxInFlight()));
-        assertThat(epoch.withMaxInFlight(7)).isEqualTo(new EpochConfig(epoch.intervalNs(), 7));
+        assertThat(epoch.withIntervalNs(7)).isEqualTo(new EpochConfig(7, epoch.maxInFlight(), epoch.fullSync()));
+        assertThat(epoch.withMaxInFlight(7)).isEqualTo(new EpochConfig(epoch.intervalNs(), 7, epoch.fullSync()));
 
         ReplicationConfig r = D.replication();
         HostPort other = new HostPort("h", 1);

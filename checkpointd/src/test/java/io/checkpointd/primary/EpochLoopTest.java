@@ -26,7 +26,8 @@ class EpochLoopTest {
     Path dir;
 
     private TestDomain domain;
-    private final List<Staging> staged = new ArrayList<>();
+    private final FakeSink sink = new FakeSink();
+    private final List<Staging> staged = sink.staged;
     private final List<String> output = new ArrayList<>();
     private FakeLink link;
     private StagingPool pool;
@@ -51,8 +52,8 @@ class EpochLoopTest {
             @Override public void release(long epoch) { output.add("release " + epoch); }
             @Override public void releaseAll() { output.add("releaseAll"); }
         };
-        loop = new EpochLoop(domain, link, commit, pool, staged::add, progress, metrics, new DirtyStats(),
-                () -> fakeNowNs, EPOCH_NS, 2);
+        loop = new EpochLoop(domain, link, commit, pool, sink, progress, metrics, new DirtyStats(),
+                new InitialSyncStats(), () -> fakeNowNs, EPOCH_NS, 2, false);
     }
 
     @AfterEach
@@ -141,10 +142,75 @@ class EpochLoopTest {
             @Override public void barrier(long epoch) { clock[0] += 1_500_000; }
             @Override public void release(long epoch) { }
             @Override public void releaseAll() { }
-        }, pool, staged::add, progress, metrics, new DirtyStats(), () -> clock[0], EPOCH_NS, 2);
+        }, pool, sink, progress, metrics, new DirtyStats(), new InitialSyncStats(), () -> clock[0], EPOCH_NS, 2,
+                false);
         timed.doWork(0);
         assertThat(metrics.pauseHistogram().getMaxValue()).isBetween(1_499_000L, 1_501_000L);
         assertThat(staged.getFirst().deviceState).isNotEmpty();
         assertThat(domain.memory().segment().get(ValueLayout.JAVA_LONG, 0)).isZero();
+    }
+
+    @Test
+    void aLiveFullSyncSendsRoundsWhileTheGuestRunsAndPausesOnlyForTheRest() {
+        InitialSyncStats sync = new InitialSyncStats();
+        EpochLoop live = new EpochLoop(domain, link, new OutputCommit() {
+            @Override public void barrier(long epoch) { output.add("barrier " + epoch); }
+            @Override public void release(long epoch) { }
+            @Override public void releaseAll() { }
+        }, pool, sink, progress, metrics, new DirtyStats(), sync, () -> fakeNowNs, EPOCH_NS, 2, true);
+        SplittableRandom random = new SplittableRandom(5);
+        assertThat(live.doWork(fakeNowNs)).isEqualTo(1);
+        assertThat(sink.rounds).hasSize(1);
+        assertThat(sink.rounds.getFirst().first()).isTrue();
+        assertThat(sink.rounds.getFirst().pages().count()).isEqualTo(256);
+        assertThat(live.doWork(fakeNowNs)).as("round 1 still being sent").isZero();
+
+        TreeSet<Long> written = new TreeSet<>();
+        for (int i = 0; i < 120; i++) {
+            long page = random.nextLong(256);
+            written.add(page);
+            domain.write(page, i, random);
+        }
+        sink.completed = 1;
+        assertThat(live.doWork(fakeNowNs)).isEqualTo(1);
+        assertThat(sink.rounds).hasSize(2);
+        LiveRound second = sink.rounds.get(1);
+        assertThat(second.first()).isFalse();
+        assertThat(second.pages().count()).isEqualTo(written.size());
+        written.forEach(p -> assertThat(second.pages().contains(p)).isTrue());
+        assertThat(staged).as("nothing staged while pre-copying").isEmpty();
+        assertThat(output).as("output not held yet: the backup has nothing consistent").isEmpty();
+
+        domain.write(7, 1, random);
+        domain.write(200, 2, random);
+        sink.completed = 2;
+        assertThat(live.doWork(fakeNowNs)).isEqualTo(1);
+        assertThat(staged).hasSize(1);
+        Staging last = staged.getFirst();
+        assertThat(last.continuesPreCopy).isTrue();
+        assertThat(last.full).isTrue();
+        assertThat(last.pageCount()).as("the final pause copies only what is still dirty").isEqualTo(2);
+        assertThat(output).containsExactly("barrier " + last.epoch);
+        assertThat(sync.pagesPerRound()).containsExactly(256L, (long) written.size());
+        assertThat(sync.stopReason()).contains("fewer than");
+        assertThat(live.preCopying()).isFalse();
+    }
+
+    @Test
+    void aLostConnectionAbandonsThePreCopy() {
+        EpochLoop live = new EpochLoop(domain, link, new OutputCommit() {
+            @Override public void barrier(long epoch) { }
+            @Override public void release(long epoch) { }
+            @Override public void releaseAll() { }
+        }, pool, sink, progress, metrics, new DirtyStats(), new InitialSyncStats(), () -> fakeNowNs, EPOCH_NS, 2, true);
+        live.doWork(fakeNowNs);
+        assertThat(live.preCopying()).isTrue();
+        link.reconnect();
+        sink.completed = 1;
+        assertThat(live.doWork(fakeNowNs)).isZero();
+        assertThat(live.preCopying()).isFalse();
+        assertThat(live.doWork(fakeNowNs)).as("the new connection starts over").isEqualTo(1);
+        assertThat(sink.rounds.getLast().first()).isTrue();
+        assertThat(sink.rounds.getLast().linkGeneration()).isEqualTo(2);
     }
 }

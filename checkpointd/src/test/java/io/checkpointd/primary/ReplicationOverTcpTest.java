@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.backup.BackupMetrics;
 import io.checkpointd.backup.BackupServer;
+import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.failure.PeerMonitor;
+import io.micrometer.core.instrument.Tags;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Hello;
@@ -36,7 +39,10 @@ class ReplicationOverTcpTest {
     void replicaEqualsPrimaryMemoryAtEveryAcknowledgedCheckpointAndOutputIsReleasedInOrder() throws Exception {
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         BackupMetrics backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
-        BackupServer backup = new BackupServer(dir.resolve("backup"), backupMetrics, 1 << 20);
+        BackupServer backup = new BackupServer(dir.resolve("backup"), backupMetrics, 1 << 20,
+                FailureDetectorConfig.defaults(), (d, description, replica, device) -> {
+                    throw new AssertionError("no failover expected");
+                }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
         TestDomain domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
         StagingPool pool = new StagingPool(PAGE);
         List<String> output = new CopyOnWriteArrayList<>();
@@ -51,11 +57,14 @@ class ReplicationOverTcpTest {
             PrimaryMetrics metrics = new PrimaryMetrics(new SimpleMeterRegistry(), "test");
             PrimaryClient client = new PrimaryClient(group, new HostPort("127.0.0.1", address.getPort()),
                     new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE), progress, commit, metrics,
-                    NanoClock.SYSTEM, TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.SECONDS.toNanos(5), 4 << 20, 64);
-            CheckpointSender sender = new CheckpointSender("test", client, pool, metrics, 64, true).start();
+                    NanoClock.SYSTEM, TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.SECONDS.toNanos(5), 4 << 20, 64,
+                    FailureDetectorConfig.defaults(), new PeerMonitor(300_000_000L, 1_000_000_000L,
+                            new SimpleMeterRegistry(), Tags.empty()), null);
+            CheckpointSender sender = new CheckpointSender("test", client, pool, domain.memory(), metrics, 64, true)
+                    .start();
             long[] now = {0};
-            EpochLoop loop = new EpochLoop(domain, client, commit, pool, sender::submit, progress, metrics,
-                    new DirtyStats(), () -> now[0], 1, 4);
+            EpochLoop loop = new EpochLoop(domain, client, commit, pool, sender, progress, metrics,
+                    new DirtyStats(), new InitialSyncStats(), () -> now[0], 1, 4, false);
             client.start();
             await(client::isReady, "backup accepts HELLO");
             SplittableRandom random = new SplittableRandom(11);

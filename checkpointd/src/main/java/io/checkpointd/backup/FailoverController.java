@@ -1,0 +1,177 @@
+package io.checkpointd.backup;
+
+import io.checkpointd.failure.PeerMonitor;
+import io.checkpointd.failure.PeerState;
+import io.checkpointd.replication.wire.Hello;
+import io.netty.channel.Channel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches one domain's primary from the backup and fails over when it is dead: closes whatever checkpoint
+ * was half received (it is discarded, the replica stays at the last commit), starts the guest from the
+ * replica and device state, and from then on serves the guest unprotected and refuses that primary.
+ *
+ * <p>Armed by HELLO, disarmed by GOODBYE (a planned stop is not a failure). Never fails over without a
+ * committed checkpoint. Driven by {@link #poll(long)} with the time as a parameter; everything runs on the
+ * backup's single event loop, so a session cannot commit while a failover is under way.
+ */
+public final class FailoverController implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FailoverController.class);
+
+    /** Starts a guest from a replica; the result runs until closed. */
+    @FunctionalInterface
+    public interface Restorer {
+        AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState)
+                throws Exception;
+    }
+
+    /** What a failover did, for logs, the demo and tests. */
+    public record Outcome(long resumedEpoch, long detectedAfterNs, long restoreNs) {
+    }
+
+    private final String domain;
+    private final PeerMonitor monitor;
+    private final Restorer restorer;
+    private final BackupMetrics metrics;
+    private ReplicaStore store;
+    private String description = "";
+    private Channel session;
+    private boolean armed;
+    private PeerState lastState = PeerState.UNKNOWN;
+    private Outcome outcome;
+    private AutoCloseable restored;
+
+    public FailoverController(String domain, PeerMonitor monitor, Restorer restorer, BackupMetrics metrics) {
+        this.domain = domain;
+        this.monitor = monitor;
+        this.restorer = restorer;
+        this.metrics = metrics;
+    }
+
+    /** A primary said HELLO for this domain on {@code channel}. */
+    void onHello(Hello hello, ReplicaStore replicaStore, Channel channel, long nowNs) throws ProtocolViolation {
+        if (outcome != null) {
+            throw new ProtocolViolation("domain '" + domain + "' failed over to this host at epoch "
+                    + outcome.resumedEpoch() + " and runs here now; protect it again with a new backup");
+        }
+        store = replicaStore;
+        description = hello.description();
+        session = channel;
+        armed = true;
+        monitor.watch(nowNs);
+        try {
+            Files.writeString(store.directory().resolve("domain.description"), description, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot keep the domain description on disk: {}", domain, e.toString());
+        }
+    }
+
+    void onSignOfLife(long nowNs) {
+        monitor.onSignOfLife(nowNs);
+    }
+
+    /** The primary stopped protection on purpose. */
+    void onGoodbye() {
+        if (armed) {
+            LOG.info("{}: primary stopped protection on purpose; the replica is kept, no failover", domain);
+        }
+        armed = false;
+    }
+
+    void onSessionClosed(Channel channel) {
+        if (session == channel) {
+            session = null;
+        }
+    }
+
+    /** Checks the primary; fails over when it is dead. Returns true if a failover happened in this call. */
+    public boolean poll(long nowNs) {
+        if (!armed) {
+            return false;
+        }
+        PeerState state = monitor.poll(nowNs);
+        if (state != lastState) {
+            if (state == PeerState.SUSPECT) {
+                LOG.warn("{}: primary silent for {} ms", domain, TimeUnit.NANOSECONDS.toMillis(monitor.silenceNs(nowNs)));
+            } else if (state == PeerState.ALIVE && lastState == PeerState.SUSPECT) {
+                LOG.info("{}: primary heard again", domain);
+            }
+            lastState = state;
+        }
+        if (state != PeerState.DEAD) {
+            return false;
+        }
+        armed = false;
+        failover(nowNs, monitor.silenceNs(nowNs));
+        return outcome != null;
+    }
+
+    private void failover(long nowNs, long silenceNs) {
+        if (session != null) {
+            // Same event loop: the session's channelInactive runs now and discards a half-received checkpoint.
+            session.close();
+            session = null;
+        }
+        long epoch = store == null ? -1 : store.lastCommittedEpoch();
+        if (epoch <= 0) {
+            LOG.error("{}: primary dead after {} ms of silence, but no checkpoint was ever committed here; "
+                    + "nothing to resume", domain, TimeUnit.NANOSECONDS.toMillis(silenceNs));
+            return;
+        }
+        LOG.warn("{}: primary dead ({} ms of silence); resuming the guest from committed epoch {}", domain,
+                TimeUnit.NANOSECONDS.toMillis(silenceNs), epoch);
+        long startNs = System.nanoTime();
+        try {
+            byte[] deviceState = Files.readAllBytes(store.deviceStateFile());
+            store.markRestored();
+            restored = restorer.restore(domain, description, store.replicaFile(), deviceState);
+        } catch (Exception e) {
+            LOG.error("{}: failover FAILED, the guest is not running anywhere: {}", domain, e.toString(), e);
+            metrics.failoverFailures.increment();
+            return;
+        }
+        long restoreNs = System.nanoTime() - startNs;
+        outcome = new Outcome(epoch, silenceNs, restoreNs);
+        metrics.failovers.increment();
+        metrics.failoverRestore.record(restoreNs, TimeUnit.NANOSECONDS);
+        LOG.warn("{}: FAILOVER done: guest running on this host from epoch {}, unprotected ({} ms to restore)",
+                domain, epoch, TimeUnit.NANOSECONDS.toMillis(restoreNs));
+        try {
+            Files.writeString(store.directory().resolve("failover.json"), "{\"resumed_epoch\": " + epoch
+                    + ", \"detected_after_ms\": " + String.format("%.3f", silenceNs / 1e6)
+                    + ", \"restore_ms\": " + String.format("%.3f", restoreNs / 1e6) + "}\n");
+        } catch (IOException e) {
+            LOG.warn("{}: cannot write failover.json: {}", domain, e.toString());
+        }
+    }
+
+    public Outcome outcome() {
+        return outcome;
+    }
+
+    public boolean isArmed() {
+        return armed;
+    }
+
+    public PeerMonitor monitor() {
+        return monitor;
+    }
+
+    @Override
+    public void close() {
+        if (restored != null) {
+            try {
+                restored.close();
+            } catch (Exception e) {
+                LOG.warn("{}: error stopping the restored guest: {}", domain, e.toString());
+            }
+        }
+        monitor.close();
+    }
+}
