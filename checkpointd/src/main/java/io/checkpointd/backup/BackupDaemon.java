@@ -26,6 +26,7 @@ public final class BackupDaemon implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // A restored guest's network has its own loop: failover runs on the one above and waits for its bind.
     private final MultiThreadIoEventLoopGroup guestNetwork = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final MultiThreadIoEventLoopGroup heartbeats = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final BackupMetrics metrics;
     private final BackupServer server;
     private final InetSocketAddress address;
@@ -38,7 +39,7 @@ public final class BackupDaemon implements AutoCloseable {
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
                 restorer, registry, NanoClock.SYSTEM);
         ReplicationConfig rc = config.replication();
-        address = server.start(group, rc.listen(), Math.toIntExact(rc.maxFrameBytes()), MAX_PAGES_PER_FRAME);
+        address = server.start(group, heartbeats, rc.listen(), Math.toIntExact(rc.maxFrameBytes()), MAX_PAGES_PER_FRAME);
     }
 
     public static BackupDaemon start(CheckpointdConfig config, MeterRegistry registry) {
@@ -62,5 +63,6 @@ public final class BackupDaemon implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         server.close();
         guestNetwork.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        heartbeats.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -72,9 +72,15 @@ public final class BackupServer implements AutoCloseable {
         this.clock = clock;
     }
 
-    /** Binds and starts accepting primaries; returns the bound address (port 0 picks a free one). */
-    public InetSocketAddress start(EventLoopGroup eventLoops, HostPort listen, int maxFrameBytes, int maxPagesPerFrame) {
-        this.group = eventLoops;
+    /**
+     * Binds and starts accepting primaries; returns the bound address (port 0 picks a free one).
+     *
+     * @param heartbeatLoops where heartbeat channels run: not {@code eventLoops}, so that applying a large
+     *                       checkpoint never delays hearing the primary (and opening one may wait for its bind)
+     */
+    public InetSocketAddress start(EventLoopGroup eventLoops, EventLoopGroup heartbeatLoops, HostPort listen,
+                                   int maxFrameBytes, int maxPagesPerFrame) {
+        this.group = heartbeatLoops;
         this.heartbeatHost = listen.host();
         ServerBootstrap b = new ServerBootstrap().group(eventLoops).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)

@@ -218,7 +218,8 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
 
     private boolean sendPages(long gen, long epoch, long[] numbers, int count, MemorySegment pages)
             throws InterruptedException {
-        long[] exact = count == numbers.length ? numbers : java.util.Arrays.copyOf(numbers, count);
+        // Always a fresh array: the frame is written asynchronously and the caller refills its batch.
+        long[] exact = java.util.Arrays.copyOf(numbers, count);
         ByteBuffer raw = pages.asSlice(0, (long) count * memory.pageSizeBytes()).asByteBuffer();
         openDigest.update(raw.duplicate());
         openPages += count;

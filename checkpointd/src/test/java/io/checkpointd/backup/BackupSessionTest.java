@@ -210,7 +210,7 @@ class BackupSessionTest {
 
         EmbeddedChannel third = connect();
         long epoch = stores.store("test").lastCommittedEpoch() + 1;
-        third.writeInbound(new CheckpointBegin(epoch, true, 1, 0));
+        third.writeInbound(new CheckpointBegin(epoch, true, RAM / PAGE, 0));
         Pages bad = new Pages(epoch, new long[] {RAM / PAGE}, PageEncoding.RAW, Unpooled.wrappedBuffer(new byte[PAGE]));
         third.writeInbound(bad);
         assertThat(third.isActive()).as("page number past the end of RAM").isFalse();

@@ -38,6 +38,7 @@ class ReplicationOverTcpTest {
     @Test
     void replicaEqualsPrimaryMemoryAtEveryAcknowledgedCheckpointAndOutputIsReleasedInOrder() throws Exception {
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        MultiThreadIoEventLoopGroup heartbeatGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         BackupMetrics backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
         BackupServer backup = new BackupServer(dir.resolve("backup"), backupMetrics, 1 << 20,
                 FailureDetectorConfig.defaults(), (d, description, replica, device) -> {
@@ -52,7 +53,7 @@ class ReplicationOverTcpTest {
             @Override public void releaseAll() { output.add("releaseAll"); }
         };
         try {
-            InetSocketAddress address = backup.start(group, new HostPort("127.0.0.1", 0), 4 << 20, 64);
+            InetSocketAddress address = backup.start(group, heartbeatGroup, new HostPort("127.0.0.1", 0), 4 << 20, 64);
             CheckpointProgress progress = new CheckpointProgress();
             PrimaryMetrics metrics = new PrimaryMetrics(new SimpleMeterRegistry(), "test");
             PrimaryClient client = new PrimaryClient(group, new HostPort("127.0.0.1", address.getPort()),
@@ -88,6 +89,7 @@ class ReplicationOverTcpTest {
             client.close();
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            heartbeatGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             backup.close();
             pool.close();
             domain.close();
