@@ -192,6 +192,7 @@ public final class KvClient implements AutoCloseable {
             KvProtocol.Request read = new KvProtocol.Request(-(nextRequestId++), KvProtocol.OP_GET, swept, 0);
             long nowNs = clock.nanoTime();
             pending.put(read.requestId(), new Pending(read, nowNs));
+            requests++;
             send(read, nowNs);
             return;
         }
@@ -224,8 +225,12 @@ public final class KvClient implements AutoCloseable {
     private void send(KvProtocol.Request request, long nowNs) throws IOException {
         ByteBuf out = Unpooled.buffer(KvProtocol.REQUEST_BYTES);
         request.writeTo(out);
-        channel.write(out.nioBuffer());
         lastSentNs.put(request.requestId(), nowNs);
+        try {
+            channel.write(out.nioBuffer());
+        } catch (PortUnreachableException e) {
+            // Nothing listens on the guest's address right now (failover under way); the retry resends it.
+        }
     }
 
     @Override
