@@ -79,14 +79,29 @@ public class PauseBenchmark {
             @Override public void releaseAll() { }
         };
         SinkLink link = new SinkLink(ReferenceCountUtil::release);
-        loop = new EpochLoop(domain, link, noOutput, pool, staging -> {
-            if (staging.pageCount() != dirtyPages) {
-                throw new IllegalStateException("checkpoint " + staging.epoch + " staged " + staging.pageCount()
-                        + " pages, " + dirtyPages + " were dirtied");
+        CheckpointSink sink = new CheckpointSink() {
+            @Override
+            public void submit(Staging staging) {
+                if (staging.pageCount() != dirtyPages) {
+                    throw new IllegalStateException("checkpoint " + staging.epoch + " staged " + staging.pageCount()
+                            + " pages, " + dirtyPages + " were dirtied");
+                }
+                progress.onAck(staging.epoch);
+                pool.release(staging);
             }
-            progress.onAck(staging.epoch);
-            pool.release(staging);
-        }, progress, metrics, new DirtyStats(), System::nanoTime, EPOCH_INTERVAL_NS, 1);
+
+            @Override
+            public void submitRound(LiveRound round) {
+                throw new IllegalStateException("the benchmark takes its full checkpoint paused");
+            }
+
+            @Override
+            public long roundsCompleted() {
+                return 0;
+            }
+        };
+        loop = new EpochLoop(domain, link, noOutput, pool, sink, progress, metrics, new DirtyStats(),
+                new InitialSyncStats(), System::nanoTime, EPOCH_INTERVAL_NS, 1, false);
         pageOrder = GuestRam.shuffledPages(Math.toIntExact(domain.memory().pageCount()), 42);
         // The first checkpoint grows the staging buffer to its size for this run: not measured.
         dirtyOneEpoch();

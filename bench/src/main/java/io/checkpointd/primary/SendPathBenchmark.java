@@ -1,5 +1,7 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.domain.GuestMemory;
+
 import io.checkpointd.backup.CheckpointReceiver;
 import io.checkpointd.bench.GuestRam;
 import io.checkpointd.bench.PageBytes;
@@ -119,7 +121,8 @@ public class SendPathBenchmark {
 
         PrimaryMetrics metrics = new PrimaryMetrics(new SimpleMeterRegistry(), "bench");
         SinkLink link = new SinkLink(this::putOnWire);
-        sender = new CheckpointSender("bench", link, new StagingPool(PAGE), metrics, BATCH_PAGES, true);
+        sender = new CheckpointSender("bench", link, new StagingPool(PAGE), new GuestMemory(ram, Path.of("bench-ram"), PAGE),
+                metrics, BATCH_PAGES, true);
         capturedFrames = wireFrames;
         sendOnce();
         capturedFrames = null;
