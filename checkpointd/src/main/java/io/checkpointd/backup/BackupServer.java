@@ -5,6 +5,7 @@ import io.checkpointd.config.HostPort;
 import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.replication.ByteCounter;
+import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Hello;
@@ -16,10 +17,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -80,14 +80,24 @@ public final class BackupServer implements AutoCloseable {
      */
     public InetSocketAddress start(EventLoopGroup eventLoops, EventLoopGroup heartbeatLoops, HostPort listen,
                                    int maxFrameBytes, int maxPagesPerFrame) {
+        return (InetSocketAddress) start(eventLoops, heartbeatLoops, Transport.TCP,
+                new InetSocketAddress(listen.host(), listen.port()), maxFrameBytes, maxPagesPerFrame);
+    }
+
+    /** As above, over any {@link Transport}; returns the bound address. */
+    public SocketAddress start(EventLoopGroup eventLoops, EventLoopGroup heartbeatLoops, Transport transport,
+                               SocketAddress listen, int maxFrameBytes, int maxPagesPerFrame) {
         this.group = heartbeatLoops;
-        this.heartbeatHost = listen.host();
-        ServerBootstrap b = new ServerBootstrap().group(eventLoops).channel(NioServerSocketChannel.class)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+        if (listen instanceof InetSocketAddress inet) {
+            this.heartbeatHost = inet.getHostString();
+        }
+        ServerBootstrap b = new ServerBootstrap().group(eventLoops).channel(transport.serverChannel());
+        if (transport.isSocket()) {
+            b.option(ChannelOption.SO_REUSEADDR, true).childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        b.childHandler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(
                                 new ByteCounter(n -> { }, metrics.bytesReceived::increment),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
@@ -96,11 +106,11 @@ public final class BackupServer implements AutoCloseable {
                                 new BackupSession(BackupServer.this, metrics, maxDeviceStateBytes, clock));
                     }
                 });
-        serverChannel = b.bind(listen.host(), listen.port()).syncUninterruptibly().channel();
+        serverChannel = b.bind(listen).syncUninterruptibly().channel();
         long pollNs = detection.heartbeatIntervalNs() / 2;
         serverChannel.eventLoop().scheduleAtFixedRate(this::pollFailover, pollNs, pollNs, TimeUnit.NANOSECONDS);
-        InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
-        LOG.info("backup listening on {}:{}, replicas under {}", bound.getHostString(), bound.getPort(), baseDir);
+        SocketAddress bound = serverChannel.localAddress();
+        LOG.info("backup listening on {}, replicas under {}", bound, baseDir);
         return bound;
     }
 
@@ -127,9 +137,9 @@ public final class BackupServer implements AutoCloseable {
         slot.failover().onHello(hello, slot.store(), channel, clock.nanoTime());
         if (slot.heartbeats() != null) {
             slot.heartbeats().setSessionToken(hello.sessionToken());
-            InetSocketAddress primary = (InetSocketAddress) channel.remoteAddress();
-            slot.heartbeats().setPeer(hello.heartbeatPort() == 0 || primary == null ? null
-                    : new InetSocketAddress(primary.getAddress(), hello.heartbeatPort()));
+            slot.heartbeats().setPeer(hello.heartbeatPort() != 0
+                    && channel.remoteAddress() instanceof InetSocketAddress primary
+                    ? new InetSocketAddress(primary.getAddress(), hello.heartbeatPort()) : null);
         }
         active.add(domain);
         return slot;
@@ -163,6 +173,11 @@ public final class BackupServer implements AutoCloseable {
         for (Slot slot : slots.values()) {
             slot.failover().poll(nowNs);
         }
+    }
+
+    /** True while a primary is connected for {@code domain}. */
+    public synchronized boolean isConnected(String domain) {
+        return active.contains(domain);
     }
 
     /** The slot of {@code domain}, or null if no primary has connected for it. */

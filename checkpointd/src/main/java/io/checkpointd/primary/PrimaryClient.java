@@ -2,6 +2,7 @@ package io.checkpointd.primary;
 
 import io.checkpointd.config.HostPort;
 import io.checkpointd.replication.ByteCounter;
+import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.Ack;
 import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.failure.HeartbeatChannel;
@@ -20,17 +21,18 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -47,7 +49,9 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(4 << 20, 16 << 20);
 
     private final EventLoopGroup group;
-    private final HostPort backup;
+    private final SocketAddress backup;
+    private final Transport transport;
+    private final Consumer<ChannelPipeline> pipelineHook;
     private final Hello hello;
     private final CheckpointProgress progress;
     private final OutputCommit output;
@@ -76,11 +80,26 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                   PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
                   int maxFrameBytes, int maxPagesPerFrame, FailureDetectorConfig detection,
                   PeerMonitor backupMonitor, HeartbeatChannel heartbeats) {
+        this(group, Transport.TCP, InetSocketAddress.createUnresolved(backup.host(), backup.port()), p -> { }, hello,
+                progress, output, metrics, clock, reconnectDelayNs, connectTimeoutNs, maxFrameBytes, maxPagesPerFrame,
+                detection, backupMonitor, heartbeats);
+    }
+
+    /**
+     * @param pipelineHook adds handlers after the codec, before this client's own: where tests inject faults
+     */
+    PrimaryClient(EventLoopGroup group, Transport transport, SocketAddress backup, Consumer<ChannelPipeline> pipelineHook,
+                  Hello hello, CheckpointProgress progress, OutputCommit output,
+                  PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
+                  int maxFrameBytes, int maxPagesPerFrame, FailureDetectorConfig detection,
+                  PeerMonitor backupMonitor, HeartbeatChannel heartbeats) {
         this.heartbeatIntervalNs = detection.heartbeatIntervalNs();
         this.backupMonitor = backupMonitor;
         this.heartbeats = heartbeats;
         this.group = group;
+        this.transport = transport;
         this.backup = backup;
+        this.pipelineHook = pipelineHook;
         this.hello = hello;
         this.progress = progress;
         this.output = output;
@@ -115,22 +134,27 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         if (closed) {
             return;
         }
-        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+        Bootstrap b = new Bootstrap().group(group).channel(transport.clientChannel())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .handler(new ChannelInitializer<SocketChannel>() {
+                .handler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(
                                 new ByteCounter(metrics.bytesWire::increment, n -> { }),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
-                                new FrameEncoder(),
+                                new FrameEncoder());
+                        pipelineHook.accept(ch.pipeline());
+                        ch.pipeline().addLast(
                                 new IdleStateHandler(0, heartbeatIntervalNs, 0, TimeUnit.NANOSECONDS),
                                 new Handler());
                     }
                 });
-        b.connect(backup.host(), backup.port()).addListener((ChannelFuture f) -> {
+        if (transport.isSocket()) {
+            b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
+        }
+        SocketAddress target = backup instanceof InetSocketAddress inet && inet.isUnresolved()
+                ? new InetSocketAddress(inet.getHostString(), inet.getPort()) : backup;
+        b.connect(target).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 if (connectFailures++ % 30 == 0) {
                     LOG.warn("cannot reach backup at {}: {}; retrying every {} ms", backup,
@@ -142,7 +166,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     }
 
     private void scheduleReconnect() {
-        if (!closed) {
+        if (!closed && !group.isShuttingDown()) {
             group.schedule(this::connect, reconnectDelayNs, TimeUnit.NANOSECONDS);
         }
     }
@@ -162,8 +186,8 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 case HelloAck ack when ack.accepted() -> {
                     minimumNextEpoch = ack.lastCommittedEpoch() + 1;
                     backupMonitor.watch(clock.nanoTime());
-                    if (heartbeats != null && ack.heartbeatPort() != 0) {
-                        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+                    if (heartbeats != null && ack.heartbeatPort() != 0
+                            && ctx.channel().remoteAddress() instanceof InetSocketAddress peer) {
                         heartbeats.setPeer(new InetSocketAddress(peer.getAddress(), ack.heartbeatPort()));
                     }
                     fullSyncRequested.set(true);

@@ -47,6 +47,15 @@ public final class TestDomain implements ProtectedDomain {
         tracker.markDirty(page);
     }
 
+    /** The guest stores {@code value} in the first word of {@code page}. */
+    public void set(long page, long value) {
+        if (paused) {
+            throw new IllegalStateException("the guest is paused");
+        }
+        memory.segment().set(ValueLayout.JAVA_LONG, page * memory.pageSizeBytes(), value);
+        tracker.markDirty(page);
+    }
+
     /** Writes {@code count} random pages. */
     public void writeRandomPages(int count, SplittableRandom random) {
         for (int i = 0; i < count; i++) {

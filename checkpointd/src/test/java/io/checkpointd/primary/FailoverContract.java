@@ -1,0 +1,156 @@
+package io.checkpointd.primary;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.checkpointd.backup.FailoverController;
+import io.checkpointd.replication.Transport;
+import io.checkpointd.replication.wire.Ack;
+import io.checkpointd.replication.wire.CheckpointBegin;
+import io.checkpointd.replication.wire.DeviceState;
+import io.checkpointd.replication.wire.Pages;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What failover guarantees, checked with the primary crashing at every point of the protocol, the backup
+ * crashing, and the connection cut. Written once; {@link InMemoryFailoverTest} and {@link TcpFailoverTest}
+ * run it over an in-VM transport and over real TCP with UDP heartbeats.
+ *
+ * <p>Each test runs three committed checkpoints with client traffic, then breaks checkpoint 4, and checks
+ * that the backup resumes from the right epoch with exactly the memory and device state of that epoch, that
+ * every reply the client received refers to state the restored guest has, and that no reply from an epoch
+ * after the resumed one ever reached the client.
+ */
+abstract class FailoverContract {
+    private static final long BROKEN = 4;
+
+    @TempDir
+    Path dir;
+
+    Cluster cluster;
+
+    abstract Transport transport();
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = new Cluster(transport(), dir, false);
+        cluster.awaitReady();
+        for (long epoch = 1; epoch < BROKEN; epoch++) {
+            cluster.requests(40);
+            cluster.checkpoint();
+            cluster.awaitAck(epoch);
+        }
+        cluster.drainEgress();
+        assertThat(cluster.received).as("replies of the committed epochs reached the client").hasSize(120);
+        cluster.requests(50); // the output of epoch 4
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private void assertResumedAt(FailoverController.Outcome outcome, long epoch) throws Exception {
+        assertThat(outcome).as("the backup failed over").isNotNull();
+        assertThat(outcome.resumedEpoch()).isEqualTo(epoch);
+        Cluster.Restored restored = cluster.restored.getLast();
+        assertThat(restored.ram()).as("restored RAM is the primary's at checkpoint %d", epoch)
+                .isEqualTo(cluster.memoryAt(epoch));
+        assertThat(restored.deviceState()).isEqualTo("device-state-" + epoch);
+        cluster.drainEgress();
+        for (Cluster.Reply reply : cluster.received) {
+            assertThat(reply.epoch()).as("no reply of an uncommitted epoch left the primary").isLessThanOrEqualTo(epoch);
+            assertThat(restored.valueOf(reply.key())).as("key %d: the restored guest has what the client saw", reply.key())
+                    .isGreaterThanOrEqualTo(reply.value());
+        }
+    }
+
+    private FailoverController.Outcome killDuring(java.util.function.Predicate<io.checkpointd.replication.wire.Frame> beforeWriting,
+                                                 java.util.function.Predicate<io.checkpointd.replication.wire.Frame> onReceiving)
+            throws Exception {
+        cluster.faults.set(new FaultInjector.Fault(beforeWriting, onReceiving, () -> cluster.primaryDead.set(true)));
+        cluster.checkpoint();
+        Cluster.await(cluster.primaryDead::get, "the injected crash");
+        cluster.killPrimary();
+        return cluster.failover();
+    }
+
+    @Test
+    void primaryDiesBeforeBegin() throws Exception {
+        assertResumedAt(killDuring(f -> f instanceof CheckpointBegin b && b.epoch() == BROKEN, f -> false), BROKEN - 1);
+    }
+
+    @Test
+    void primaryDiesMidPages() throws Exception {
+        AtomicInteger pages = new AtomicInteger();
+        assertResumedAt(killDuring(f -> f instanceof Pages p && p.epoch() == BROKEN && pages.incrementAndGet() == 3,
+                f -> false), BROKEN - 1);
+    }
+
+    @Test
+    void primaryDiesMidDeviceState() throws Exception {
+        assertResumedAt(killDuring(f -> f instanceof DeviceState d && d.epoch() == BROKEN, f -> false), BROKEN - 1);
+    }
+
+    @Test
+    void primaryDiesAfterEndBeforeTheAck() throws Exception {
+        FailoverController.Outcome outcome = killDuring(f -> false, f -> f instanceof Ack a && a.epoch() == BROKEN);
+        assertResumedAt(outcome, BROKEN);
+        assertThat(cluster.received).as("epoch 4 committed on the backup, but its output never left").hasSize(120);
+    }
+
+    @Test
+    void primaryDiesAfterTheAck() throws Exception {
+        cluster.checkpoint();
+        cluster.awaitAck(BROKEN);
+        cluster.drainEgress();
+        Cluster.await(() -> cluster.received.size() == 170, "epoch 4's replies");
+        cluster.killPrimary();
+        assertResumedAt(cluster.failover(), BROKEN);
+    }
+
+    @Test
+    void backupDiesThenTheGuestRunsUnprotectedAndResynchronisesWithANewBackup() throws Exception {
+        cluster.crashBackup();
+        Cluster.await(() -> !cluster.client.isReady(), "the primary noticing");
+        cluster.drainEgress();
+        Cluster.await(() -> cluster.received.size() == 170, "held output released when protection is lost");
+        cluster.requests(10);
+        cluster.drainEgress();
+        Cluster.await(() -> cluster.received.size() == 180, "output passing while unprotected");
+
+        cluster.replaceBackup();
+        cluster.awaitReady();
+        long full = cluster.checkpoint();
+        cluster.awaitAck(full);
+        assertThat(cluster.backup.store(Cluster.DOMAIN).replica().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                .as("the new backup holds the guest as of the re-synchronising checkpoint")
+                .isEqualTo(cluster.memoryAt(full));
+        cluster.requests(5);
+        long next = cluster.checkpoint();
+        cluster.drainEgress();
+        assertThat(cluster.received).as("protected again: new output waits for its ACK").hasSize(180);
+        cluster.awaitAck(next);
+        cluster.drainEgress();
+        Cluster.await(() -> cluster.received.size() == 185, "released after the ACK");
+    }
+
+    @Test
+    void aCutConnectionDropsProtectionWithoutFailoverAndResynchronises() throws Exception {
+        cluster.faults.set(new FaultInjector.Fault(f -> f instanceof Pages p && p.epoch() == BROKEN, f -> false, () -> { }));
+        cluster.checkpoint();
+        Cluster.await(() -> !cluster.client.isReady(), "the primary noticing the cut");
+        cluster.faults.set(FaultInjector.Fault.NONE);
+        cluster.awaitReady();
+        long full = cluster.checkpoint();
+        cluster.awaitAck(full);
+        assertThat(cluster.backup.slot(Cluster.DOMAIN).failover().outcome()).as("no failover: the primary lives").isNull();
+        assertThat(cluster.backup.store(Cluster.DOMAIN).replica().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                .isEqualTo(cluster.memoryAt(full));
+        assertThat(cluster.backupMetrics.discarded()).as("the cut checkpoint was thrown away").isEqualTo(1);
+    }
+}
