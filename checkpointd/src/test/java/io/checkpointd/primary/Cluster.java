@@ -91,7 +91,8 @@ final class Cluster implements AutoCloseable {
     final EpochLoop loop;
     private long primaryNowNs;
 
-    Cluster(Transport transport, Path dir, boolean liveFullSync) throws IOException {
+    /** Full checkpoints are taken live, as the daemon does by default. */
+    Cluster(Transport transport, Path dir) throws IOException {
         this.transport = transport;
         this.dir = dir;
         this.primaryLoops = transport.newGroup(2);
@@ -112,7 +113,7 @@ final class Cluster implements AutoCloseable {
                 4 << 20, 64, DETECTION, monitor, primaryHeartbeats);
         sender = new CheckpointSender(DOMAIN, client, pool, domain.memory(), metrics, 8, true).start();
         loop = new EpochLoop(domain, client, egress, pool, sender, progress, metrics, new DirtyStats(),
-                new InitialSyncStats(), () -> primaryNowNs, 1, 4, liveFullSync);
+                new InitialSyncStats(), () -> primaryNowNs, 1, 4, true);
         client.start();
     }
 
@@ -164,13 +165,47 @@ final class Cluster implements AutoCloseable {
         }
     }
 
-    /** Takes the next checkpoint (a pre-copy round when one is under way); returns its epoch. */
-    long checkpoint() {
+    /**
+     * Takes the next checkpoint; returns its epoch. A full one (after connecting) runs its whole live
+     * pre-copy here, the guest writing nothing meanwhile.
+     */
+    long checkpoint() throws InterruptedException {
         long epoch = loop.nextEpoch();
         memoryAtEpoch.put(epoch, domain.snapshot());
         primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
         if (loop.doWork(primaryNowNs) != 1) {
             throw new AssertionError("no checkpoint was taken");
+        }
+        while (loop.preCopying()) {
+            primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+            if (loop.doWork(primaryNowNs) == 0) {
+                Thread.sleep(1);
+            }
+        }
+        return epoch;
+    }
+
+    /**
+     * Takes the pending full checkpoint as a live pre-copy, the guest (this thread) writing pages between the
+     * rounds; returns its epoch. The memory recorded for it is the memory at its final pause.
+     */
+    long fullSyncLive(java.util.SplittableRandom random) throws InterruptedException {
+        long epoch = loop.nextEpoch();
+        primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+        if (loop.doWork(primaryNowNs) != 1 || !loop.preCopying()) {
+            throw new AssertionError("no pre-copy started");
+        }
+        int writes = 200;
+        while (loop.preCopying()) {
+            if (writes > 0) {
+                domain.writeRandomPages(Math.min(writes, 60), random);
+                writes -= 60;
+            }
+            memoryAtEpoch.put(epoch, domain.snapshot());
+            primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+            if (loop.doWork(primaryNowNs) == 0) {
+                Thread.sleep(1);
+            }
         }
         return epoch;
     }

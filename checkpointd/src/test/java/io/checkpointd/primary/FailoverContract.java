@@ -37,7 +37,7 @@ abstract class FailoverContract {
 
     @BeforeEach
     void start() throws Exception {
-        cluster = new Cluster(transport(), dir, false);
+        cluster = new Cluster(transport(), dir);
         cluster.awaitReady();
         for (long epoch = 1; epoch < BROKEN; epoch++) {
             cluster.requests(40);
@@ -152,5 +152,25 @@ abstract class FailoverContract {
         assertThat(cluster.backup.store(Cluster.DOMAIN).replica().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
                 .isEqualTo(cluster.memoryAt(full));
         assertThat(cluster.backupMetrics.discarded()).as("the cut checkpoint was thrown away").isEqualTo(1);
+    }
+
+    @Test
+    void aPlannedStopSaysGoodbyeAndIsNotAFailure() throws Exception {
+        cluster.client.close(); // GOODBYE, then disconnect
+        assertThat(cluster.failover()).as("silence after GOODBYE is not death").isNull();
+        assertThat(cluster.restored).isEmpty();
+    }
+
+    @Test
+    void aLiveResynchronisationAfterABackupLossYieldsTheExactImage() throws Exception {
+        cluster.crashBackup();
+        Cluster.await(() -> !cluster.client.isReady(), "the primary noticing");
+        cluster.replaceBackup();
+        cluster.awaitReady();
+        long epoch = cluster.fullSyncLive(new java.util.SplittableRandom(9));
+        cluster.awaitAck(epoch);
+        assertThat(cluster.backup.store(Cluster.DOMAIN).replica().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                .as("pages written during the pre-copy rounds arrived in their final state")
+                .isEqualTo(cluster.memoryAt(epoch));
     }
 }
