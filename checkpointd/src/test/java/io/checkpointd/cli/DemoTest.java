@@ -21,13 +21,12 @@ class DemoTest {
         StringWriter err = new StringWriter();
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
-        String[] args = new String[4 + extra.length];
-        args[0] = "demo";
-        args[1] = "--duration";
-        args[2] = "4s";
-        args[3] = "--json";
-        System.arraycopy(extra, 0, args, 4, extra.length);
-        int status = cli.execute(args);
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("demo", "--json"));
+        args.addAll(java.util.List.of(extra));
+        if (!args.contains("--duration")) {
+            args.addAll(java.util.List.of("--duration", "4s"));
+        }
+        int status = cli.execute(args.toArray(String[]::new));
         assertThat(status).as("demo exit status; stderr:\n%s", err).isZero();
         return new ObjectMapper().readTree(out.toString());
     }
@@ -54,5 +53,19 @@ class DemoTest {
         assertThat(r.path("output_commit").asBoolean()).isFalse();
         assertThat(r.path("client").path("answered").asLong()).isGreaterThan(100);
         assertThat(r.path("early_releases").asLong()).isPositive();
+    }
+
+    @Test
+    void killingThePrimaryFailsOverWithoutLosingAnAcknowledgedWrite() throws Exception {
+        JsonNode r = runDemo("--duration", "9s", "--kill-primary-at", "4s");
+        JsonNode failover = r.path("failover");
+        assertThat(failover.path("resumed_epoch").asLong()).as("failover happened: %s", r).isPositive();
+        assertThat(failover.path("detected_after_ms").asDouble()).isBetween(900.0, 5000.0);
+        assertThat(failover.path("downtime_ms").asDouble()).isPositive();
+        assertThat(r.path("client").path("acked_writes").asLong()).isPositive();
+        assertThat(r.path("client").path("keys_verified_after_failover").asLong()).isPositive();
+        assertThat(r.path("client").path("lost_acked_writes").asLong()).isZero();
+        assertThat(r.path("early_releases").asLong()).isZero();
+        assertThat(r.path("backup").path("failovers").asLong()).isEqualTo(1);
     }
 }
