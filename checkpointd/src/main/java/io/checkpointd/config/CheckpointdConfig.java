@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
                                 NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup,
-                                FailureDetectorConfig failureDetector) {
+                                FailureDetectorConfig failureDetector, PreCopyConfig preCopy) {
 
     public CheckpointdConfig {
         Objects.requireNonNull(domain, "domain");
@@ -19,40 +19,45 @@ public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, Replicat
         Objects.requireNonNull(sim, "sim");
         Objects.requireNonNull(backup, "backup");
         Objects.requireNonNull(failureDetector, "failureDetector");
+        Objects.requireNonNull(preCopy, "preCopy");
     }
 
     /** Every value at its default: what an empty or absent config file means. Valid. */
     public static CheckpointdConfig defaults() {
         return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
                 NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults(),
-                FailureDetectorConfig.defaults());
+                FailureDetectorConfig.defaults(), PreCopyConfig.defaults());
     }
 
     public CheckpointdConfig withDomain(DomainConfig domain) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withEpoch(EpochConfig epoch) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withReplication(ReplicationConfig replication) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withSim(SimConfig sim) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withBackup(BackupConfig backup) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 
     public CheckpointdConfig withFailureDetector(FailureDetectorConfig failureDetector) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+    }
+
+    public CheckpointdConfig withPreCopy(PreCopyConfig preCopy) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
     }
 }

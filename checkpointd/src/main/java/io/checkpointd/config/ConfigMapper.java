@@ -32,7 +32,8 @@ final class ConfigMapper {
                 netBuffer(top.section("net-buffer"), d.netBuffer()),
                 sim(top.section("sim"), d.sim()),
                 backup(top.section("backup"), d.backup(), baseDir),
-                failureDetector(top.section("failure-detector"), d.failureDetector()));
+                failureDetector(top.section("failure-detector"), d.failureDetector()),
+                preCopy(top.section("pre-copy"), d.preCopy()));
         top.rejectUnknownKeys();
         return config;
     }
@@ -51,6 +52,18 @@ final class ConfigMapper {
                 s.durationNs("heartbeat-interval", d.heartbeatIntervalNs(), FailureDetectorConfig.INTERVAL_NS),
                 s.durationNs("suspect-after", d.suspectAfterNs(), FailureDetectorConfig.SUSPECT_NS),
                 s.durationNs("dead-after", d.deadAfterNs(), FailureDetectorConfig.DEAD_NS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static PreCopyConfig preCopy(YamlSection s, PreCopyConfig d) throws ConfigException {
+        PreCopyConfig c = new PreCopyConfig(
+                s.whole("few-pages", d.fewPages(), PreCopyConfig.FEW_PAGES),
+                s.integer("max-rounds", d.maxRounds(), PreCopyConfig.MAX_ROUNDS),
+                s.integer("max-ram-multiple", d.maxRamMultiple(), PreCopyConfig.MAX_RAM_MULTIPLE),
+                s.integer("sigma-after-rounds", d.sigmaAfterRounds(), PreCopyConfig.SIGMA_AFTER_ROUNDS),
+                s.whole("sigma-low", d.sigmaLowPages(), PreCopyConfig.SIGMA_PAGES),
+                s.whole("sigma-high", d.sigmaHighPages(), PreCopyConfig.SIGMA_PAGES));
         s.rejectUnknownKeys();
         return c;
     }

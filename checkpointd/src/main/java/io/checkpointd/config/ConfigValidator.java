@@ -27,6 +27,7 @@ public final class ConfigValidator {
         sim(checks, config.sim());
         backup(checks, config.backup());
         failureDetector(checks, config.failureDetector());
+        preCopy(checks, config.preCopy());
         // Last: these compare values already known to be in range.
         simCrossChecks(checks, config.sim());
         frameFitsBatch(checks, config.replication(), config.sim());
@@ -64,6 +65,19 @@ public final class ConfigValidator {
             c.fail("failure-detector.dead-after", Units.formatDuration(f.deadAfterNs())
                     + " is not longer than suspect-after " + Units.formatDuration(f.suspectAfterNs())
                     + "; write a longer time, e.g. " + Units.formatDuration(3 * f.suspectAfterNs()));
+        }
+    }
+
+    private static void preCopy(Checks c, PreCopyConfig p) throws ConfigException {
+        c.range("pre-copy.few-pages", p.fewPages(), PreCopyConfig.FEW_PAGES);
+        c.range("pre-copy.max-rounds", p.maxRounds(), PreCopyConfig.MAX_ROUNDS);
+        c.range("pre-copy.max-ram-multiple", p.maxRamMultiple(), PreCopyConfig.MAX_RAM_MULTIPLE);
+        c.range("pre-copy.sigma-after-rounds", p.sigmaAfterRounds(), PreCopyConfig.SIGMA_AFTER_ROUNDS);
+        c.range("pre-copy.sigma-low", p.sigmaLowPages(), PreCopyConfig.SIGMA_PAGES);
+        c.range("pre-copy.sigma-high", p.sigmaHighPages(), PreCopyConfig.SIGMA_PAGES);
+        if (p.sigmaHighPages() < p.sigmaLowPages()) {
+            c.fail("pre-copy.sigma-high", p.sigmaHighPages() + " is below sigma-low " + p.sigmaLowPages()
+                    + "; the band is [sigma-low, sigma-high]");
         }
     }
 

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.domain.ProtectedDomain;
@@ -37,6 +38,7 @@ public final class EpochLoop implements Agent {
     private final long epochIntervalNs;
     private final int maxInFlight;
     private final boolean liveFullSync;
+    private final PreCopyConfig preCopyRules;
 
     private long nextEpoch = 1;
     private long nextCheckpointNs;
@@ -48,6 +50,14 @@ public final class EpochLoop implements Agent {
     EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool, CheckpointSink sink,
               CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
               NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync) {
+        this(domain, link, output, pool, sink, progress, metrics, dirtyStats, syncStats, clock, epochIntervalNs,
+                maxInFlight, liveFullSync, PreCopyConfig.defaults());
+    }
+
+    EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool, CheckpointSink sink,
+              CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
+              NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync, PreCopyConfig preCopyRules) {
+        this.preCopyRules = preCopyRules;
         this.domain = domain;
         this.link = link;
         this.output = output;
@@ -125,7 +135,7 @@ public final class EpochLoop implements Agent {
         } finally {
             domain.resume();
         }
-        preCopy = new PreCopy(epoch, link.generation(), pages);
+        preCopy = new PreCopy(epoch, link.generation(), pages, preCopyRules);
         preCopy.submitted(pages);
         syncStats.round(pages);
         sink.submitRound(new LiveRound(epoch, link.generation(), DirtyPageSet.all(pages), true));

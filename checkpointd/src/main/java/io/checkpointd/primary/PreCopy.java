@@ -1,28 +1,34 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.config.PreCopyConfig;
+import io.checkpointd.dirty.DirtyStats;
+
 /**
- * The stop rule of a live pre-copy, Xen's: stop when few pages are still dirty, after a number of rounds,
- * or when more than a multiple of RAM was sent (the guest dirties faster than we send, so more rounds
- * would not converge). The final pause then copies what is still dirty.
+ * The stop rule of a live pre-copy (see {@link PreCopyConfig}): Xen's (few pages dirty, a number of
+ * rounds, a multiple of RAM sent) and seed 001's statistical one (the standard deviation of the per-round
+ * dirty counts settled in a band). The final pause then copies what is still dirty.
  */
 final class PreCopy {
-    static final long FEW_PAGES = 50;
-    static final int MAX_ROUNDS = 29;
-    static final int MAX_RAM_MULTIPLE = 3;
-
     final long epoch;
     final long linkGeneration;
     private final long ramPages;
+    private final PreCopyConfig rules;
+    // Round 1 sends every page by definition; its count would swamp the spread the rule looks at.
+    private final DirtyStats laterRounds = new DirtyStats();
     private long roundsSubmitted;
     private long pagesSent;
 
-    PreCopy(long epoch, long linkGeneration, long ramPages) {
+    PreCopy(long epoch, long linkGeneration, long ramPages, PreCopyConfig rules) {
         this.epoch = epoch;
         this.linkGeneration = linkGeneration;
         this.ramPages = ramPages;
+        this.rules = rules;
     }
 
     void submitted(long pages) {
+        if (roundsSubmitted > 0) {
+            laterRounds.record(pages, 1);
+        }
         roundsSubmitted++;
         pagesSent += pages;
     }
@@ -33,14 +39,21 @@ final class PreCopy {
 
     /** Why to stop now with {@code dirtyPages} still dirty, or null to run another round. */
     String stopReason(long dirtyPages) {
-        if (dirtyPages < FEW_PAGES) {
-            return "fewer than " + FEW_PAGES + " pages dirty";
+        if (dirtyPages < rules.fewPages()) {
+            return "fewer than " + rules.fewPages() + " pages dirty";
         }
-        if (roundsSubmitted >= MAX_ROUNDS) {
-            return MAX_ROUNDS + " rounds";
+        if (roundsSubmitted >= rules.maxRounds()) {
+            return rules.maxRounds() + " rounds";
         }
-        if (pagesSent + dirtyPages > MAX_RAM_MULTIPLE * ramPages) {
-            return "more than " + MAX_RAM_MULTIPLE + "x RAM sent";
+        if (pagesSent + dirtyPages > rules.maxRamMultiple() * ramPages) {
+            return "more than " + rules.maxRamMultiple() + "x RAM sent";
+        }
+        if (rules.sigmaAfterRounds() > 0 && roundsSubmitted >= rules.sigmaAfterRounds() && laterRounds.epochs() >= 2) {
+            double sigma = laterRounds.populationStddevDirtyPages();
+            if (sigma >= rules.sigmaLowPages() && sigma <= rules.sigmaHighPages()) {
+                return String.format("dirty set stopped shrinking (sigma %.0f pages after %d rounds)", sigma,
+                        roundsSubmitted);
+            }
         }
         return null;
     }

@@ -83,7 +83,8 @@ public final class PrimaryDaemon implements AutoCloseable {
         sender = new CheckpointSender(domain, client, pool, guest.memory(), metrics, rc.batchPages(),
                 rc.compression() == Compression.LZ4).start();
         EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender, progress, metrics, dirtyStats, syncStats,
-                clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), config.epoch().liveFullSync());
+                clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), config.epoch().liveFullSync(),
+                config.preCopy());
         client.start();
         epochRunner = new AgentRunner(loop, clock).start();
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, service on udp {}, backup {}", domain,

@@ -32,7 +32,9 @@ class ConfigLoaderTest {
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
             "sim.service-port", "sim.keys",
             "backup.dir",
-            "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after");
+            "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
+            "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds",
+            "pre-copy.sigma-low", "pre-copy.sigma-high");
 
     @TempDir
     Path dir;
