@@ -50,6 +50,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
     private final EventLoopGroup group;
     private final SocketAddress backup;
+    private final String backupLabel;
     private final Transport transport;
     private final Consumer<ChannelPipeline> pipelineHook;
     private final Hello hello;
@@ -99,6 +100,8 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         this.group = group;
         this.transport = transport;
         this.backup = backup;
+        this.backupLabel = backup instanceof InetSocketAddress inet ? inet.getHostString() + ":" + inet.getPort()
+                : backup.toString();
         this.pipelineHook = pipelineHook;
         this.hello = hello;
         this.progress = progress;
@@ -124,7 +127,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         }
         long nowNs = clock.nanoTime();
         if (backupMonitor.poll(nowNs) == PeerState.DEAD) {
-            LOG.error("backup {} silent for {} ms: declaring it dead", backup,
+            LOG.error("backup {} silent for {} ms: declaring it dead", backupLabel,
                     TimeUnit.NANOSECONDS.toMillis(backupMonitor.silenceNs(nowNs)));
             ch.close();
         }
@@ -157,7 +160,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         b.connect(target).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 if (connectFailures++ % 30 == 0) {
-                    LOG.warn("cannot reach backup at {}: {}; retrying every {} ms", backup,
+                    LOG.warn("cannot reach backup at {}: {}; retrying every {} ms", backupLabel,
                             f.cause().getMessage(), TimeUnit.NANOSECONDS.toMillis(reconnectDelayNs));
                 }
                 scheduleReconnect();
@@ -175,7 +178,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             connectFailures = 0;
-            LOG.info("connected to backup {}; sending HELLO for domain {}", backup, hello.domainName());
+            LOG.info("connected to backup {}; sending HELLO for domain {}", backupLabel, hello.domainName());
             ctx.writeAndFlush(hello);
         }
 
@@ -195,11 +198,11 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     generation++;
                     ready = true;
                     lastRefusal = "";
-                    LOG.info("backup {} accepted (its last committed epoch: {})", backup, ack.lastCommittedEpoch());
+                    LOG.info("backup {} accepted (its last committed epoch: {})", backupLabel, ack.lastCommittedEpoch());
                 }
                 case HelloAck ack -> {
                     if (!ack.rejection().equals(lastRefusal)) {
-                        LOG.error("backup {} refused this primary: {}", backup, ack.rejection());
+                        LOG.error("backup {} refused this primary: {}", backupLabel, ack.rejection());
                         lastRefusal = ack.rejection();
                     }
                     ctx.close();
@@ -209,7 +212,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     // Its arrival was the sign of life recorded above.
                 }
                 default -> {
-                    LOG.error("backup {} sent an unexpected {} frame; closing the connection", backup,
+                    LOG.error("backup {} sent an unexpected {} frame; closing the connection", backupLabel,
                             frame.getClass().getSimpleName());
                     ctx.close();
                 }
@@ -240,8 +243,12 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 progress.onLinkLost();
                 output.releaseAll();
                 metrics.protectedState.set(0);
-                LOG.warn("connection to backup {} lost; held output released, guest unprotected, reconnecting",
-                        backup);
+                if (closed) {
+                    LOG.info("disconnected from backup {} (stopping)", backupLabel);
+                } else {
+                    LOG.warn("connection to backup {} lost; held output released, guest unprotected, reconnecting",
+                            backupLabel);
+                }
             }
             synchronized (writability) {
                 writability.notifyAll();
@@ -251,7 +258,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.error("replication connection to {} failed: {}", backup, cause.getMessage());
+            LOG.error("replication connection to {} failed: {}", backupLabel, cause.getMessage());
             ctx.close();
         }
     }
