@@ -59,6 +59,14 @@ import java.util.zip.CRC32C;
  * DEVICE_STATE (5): the whole payload is the chunk's data.
  * ACK (7), GOODBYE (9): no payload.
  *
+ * DISK_WRITE (10)
+ *  0      1             9             17
+ *  +------+-------------+-------------+---------------------------------
+ *  | kind | offsetBytes | lengthBytes | data: the rest (WRITE only; lengthBytes bytes)
+ *  | uint8| int64 &gt;= 0 | int64 &gt;= 0 |
+ *  +------+-------------+-------------+---------------------------------
+ *  kind is a {@link DiskWrite.Kind#code()}; TRIM and ZEROES carry no data
+ *
  * HEARTBEAT (8)
  *  0           8           16          24
  *  +-----------+-----------+-----------+
@@ -101,6 +109,7 @@ public final class FrameCodec {
     public static final int TYPE_ACK = 7;
     public static final int TYPE_HEARTBEAT = 8;
     public static final int TYPE_GOODBYE = 9;
+    public static final int TYPE_DISK_WRITE = 10;
 
     // Payload offsets, relative to the first payload byte.
     public static final int HELLO_PROTOCOL_VERSION_OFFSET = 0;
@@ -143,6 +152,11 @@ public final class FrameCodec {
     public static final int ACK_PAYLOAD_BYTES = 0;
     public static final int GOODBYE_PAYLOAD_BYTES = 0;
 
+    public static final int DISK_WRITE_KIND_OFFSET = 0;
+    public static final int DISK_WRITE_OFFSET_OFFSET = 1;
+    public static final int DISK_WRITE_LENGTH_OFFSET = 9;
+    public static final int DISK_WRITE_FIXED_BYTES = 17;
+
     public static final int HEARTBEAT_SEQUENCE_OFFSET = 0;
     public static final int HEARTBEAT_SENT_NANOS_OFFSET = 8;
     public static final int HEARTBEAT_ECHO_NANOS_OFFSET = 16;
@@ -163,6 +177,7 @@ public final class FrameCodec {
             case TYPE_ACK -> "ACK";
             case TYPE_HEARTBEAT -> "HEARTBEAT";
             case TYPE_GOODBYE -> "GOODBYE";
+            case TYPE_DISK_WRITE -> "DISK_WRITE";
             default -> null;
         };
     }
@@ -179,6 +194,7 @@ public final class FrameCodec {
             case Ack _ -> TYPE_ACK;
             case Heartbeat _ -> TYPE_HEARTBEAT;
             case Goodbye _ -> TYPE_GOODBYE;
+            case DiskWrite _ -> TYPE_DISK_WRITE;
         };
     }
 

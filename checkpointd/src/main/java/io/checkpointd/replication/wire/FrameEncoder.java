@@ -49,6 +49,20 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
         return switch (frame) {
             case Pages p -> encodePages(alloc, p);
             case DeviceState d -> withData(alloc, header(alloc, frame, 0, d.data()), d.data());
+            case DiskWrite w -> {
+                requireNonNegative(frame, "offsetBytes", w.offsetBytes());
+                requireNonNegative(frame, "lengthBytes", w.lengthBytes());
+                int dataBytes = w.data().readableBytes();
+                if (w.kind() == DiskWrite.Kind.WRITE ? dataBytes != w.lengthBytes() : dataBytes != 0) {
+                    throw invalid(frame, w.kind() + " of " + w.lengthBytes() + " bytes carries " + dataBytes
+                            + " bytes of data");
+                }
+                ByteBuf buf = header(alloc, frame, DISK_WRITE_FIXED_BYTES, w.data());
+                buf.setByte(HEADER_BYTES + DISK_WRITE_KIND_OFFSET, w.kind().code());
+                buf.setLong(HEADER_BYTES + DISK_WRITE_OFFSET_OFFSET, w.offsetBytes());
+                buf.setLong(HEADER_BYTES + DISK_WRITE_LENGTH_OFFSET, w.lengthBytes());
+                yield withData(alloc, buf, w.data());
+            }
             case Hello h -> {
                 byte[] name = utf8(frame, "domainName", h.domainName());
                 byte[] description = h.description().getBytes(StandardCharsets.UTF_8);

@@ -59,6 +59,7 @@ final class PayloadReader {
                     buf.getLong(start + CKPT_END_DIGEST_OFFSET));
             case TYPE_ACK -> new Ack(epoch);
             case TYPE_GOODBYE -> new Goodbye();
+            case TYPE_DISK_WRITE -> diskWrite();
             case TYPE_HEARTBEAT -> new Heartbeat(
                     nonNegative("sequence", buf.getLong(start + HEARTBEAT_SEQUENCE_OFFSET)),
                     buf.getLong(start + HEARTBEAT_SENT_NANOS_OFFSET),
@@ -117,6 +118,21 @@ final class PayloadReader {
                 port(buf.getInt(start + HELLO_HEARTBEAT_PORT_OFFSET)),
                 buf.getLong(start + HELLO_SESSION_TOKEN_OFFSET),
                 longString("description", descriptionAt, MAX_DESCRIPTION_BYTES));
+    }
+
+    private DiskWrite diskWrite() {
+        int code = buf.getUnsignedByte(start + DISK_WRITE_KIND_OFFSET);
+        DiskWrite.Kind kind = DiskWrite.Kind.ofCode(code);
+        if (kind == null) {
+            throw corrupt("kind " + code + " is unknown");
+        }
+        long offset = nonNegative("offsetBytes", buf.getLong(start + DISK_WRITE_OFFSET_OFFSET));
+        long length = nonNegative("lengthBytes", buf.getLong(start + DISK_WRITE_LENGTH_OFFSET));
+        int dataBytes = payloadBytes - DISK_WRITE_FIXED_BYTES;
+        if (kind == DiskWrite.Kind.WRITE ? dataBytes != length : dataBytes != 0) {
+            throw corrupt(kind + " of " + length + " bytes carries " + dataBytes + " bytes of data");
+        }
+        return new DiskWrite(epoch, kind, offset, length, buf.retainedSlice(start + DISK_WRITE_FIXED_BYTES, dataBytes));
     }
 
     private int port(int value) {

@@ -114,8 +114,14 @@ class FrameCodecCorruptionTest {
     static Stream<Arguments> malformedFrames() {
         byte[] name = "vm-1".getBytes(StandardCharsets.UTF_8);
         return Stream.of(
-                argumentSet("unknown type", rawFrame(10, 5, new byte[0]),
-                        "frame type 10 (epoch 5) is unknown"),
+                argumentSet("unknown type", rawFrame(11, 5, new byte[0]),
+                        "frame type 11 (epoch 5) is unknown"),
+                argumentSet("DISK_WRITE data not matching its length",
+                        rawFrame(TYPE_DISK_WRITE, 5, payload((byte) 1, 0L, 10L, new byte[3])),
+                        "DISK_WRITE frame (epoch 5): WRITE of 10 bytes carries 3 bytes of data"),
+                argumentSet("DISK_WRITE unknown kind",
+                        rawFrame(TYPE_DISK_WRITE, 5, payload((byte) 7, 0L, 0L)),
+                        "DISK_WRITE frame (epoch 5): kind 7 is unknown"),
                 argumentSet("type 0", rawFrame(0, 5, new byte[0]),
                         "frame type 0 (epoch 5) is unknown"),
                 argumentSet("reserved bytes set", rawFrame(TYPE_ACK, 0x000100, 5, new byte[0]),
