@@ -111,4 +111,20 @@ public final class DirtyStats {
     public double lastRatePagesPerSecond() {
         return lastRatePagesPerSecond;
     }
+
+    /**
+     * The latest epoch's dirty rate in MB/s (10<sup>6</sup> bytes, as the benchmarks report) of guest
+     * pages of {@code pageSizeBytes}: the bandwidth a backup link needs to keep up. 0 before the first.
+     */
+    public double lastRateMBPerSecond(int pageSizeBytes) {
+        return megabytesPerSecond(lastRatePagesPerSecond, pageSizeBytes);
+    }
+
+    /** {@code pagesPerSecond} pages of {@code pageSizeBytes} as MB/s (10<sup>6</sup> bytes per second). */
+    public static double megabytesPerSecond(double pagesPerSecond, int pageSizeBytes) {
+        if (pageSizeBytes <= 0) {
+            throw new IllegalArgumentException("pageSizeBytes must be > 0: " + pageSizeBytes);
+        }
+        return pagesPerSecond * pageSizeBytes / 1e6;
+    }
 }

@@ -179,4 +179,15 @@ class DirtyStatsTest {
         assertThatThrownBy(() -> stats.record(1, -5)).isInstanceOf(IllegalArgumentException.class);
         assertThat(stats.epochs()).isZero();
     }
+
+    @Test
+    void rateInMegabytesPerSecond() {
+        DirtyStats stats = new DirtyStats();
+        assertThat(stats.lastRateMBPerSecond(4096)).isZero();
+        stats.record(250, EPOCH_NS); // 10 000 pages/s
+        assertThat(stats.lastRateMBPerSecond(4096)).isCloseTo(40.96, within(1e-9));
+        assertThat(stats.lastRateMBPerSecond(2 << 20)).isCloseTo(20_971.52, within(1e-6));
+        assertThat(DirtyStats.megabytesPerSecond(1e6, 1)).isEqualTo(1.0);
+        assertThatThrownBy(() -> stats.lastRateMBPerSecond(0)).isInstanceOf(IllegalArgumentException.class);
+    }
 }
