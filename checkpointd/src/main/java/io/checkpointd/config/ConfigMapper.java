@@ -41,7 +41,8 @@ final class ConfigMapper {
     private static DomainConfig domain(YamlSection s, DomainConfig d) throws ConfigException {
         DomainConfig c = new DomainConfig(
                 s.text("name", d.name()),
-                s.choice("driver", d.driver(), DomainConfig.DRIVERS));
+                s.choice("driver", d.driver(), DomainConfig.DRIVERS),
+                s.choice("dirty-tracker", d.dirtyTracker(), DomainConfig.DIRTY_TRACKERS));
         s.rejectUnknownKeys();
         return c;
     }
@@ -62,6 +63,7 @@ final class ConfigMapper {
                 s.integer("max-rounds", d.maxRounds(), PreCopyConfig.MAX_ROUNDS),
                 s.integer("max-ram-multiple", d.maxRamMultiple(), PreCopyConfig.MAX_RAM_MULTIPLE),
                 s.integer("sigma-after-rounds", d.sigmaAfterRounds(), PreCopyConfig.SIGMA_AFTER_ROUNDS),
+                s.integer("sigma-window", d.sigmaWindowRounds(), PreCopyConfig.SIGMA_WINDOW_ROUNDS),
                 s.whole("sigma-low", d.sigmaLowPages(), PreCopyConfig.SIGMA_PAGES),
                 s.whole("sigma-high", d.sigmaHighPages(), PreCopyConfig.SIGMA_PAGES));
         s.rejectUnknownKeys();

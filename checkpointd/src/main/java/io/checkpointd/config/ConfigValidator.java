@@ -45,6 +45,10 @@ public final class ConfigValidator {
             c.fail("domain.name", "'" + name + "' is not a usable name; use up to " + DomainConfig.MAX_NAME_CHARS
                     + " characters without '/' or control characters");
         }
+        if (!DomainConfig.DIRTY_TRACKERS.contains(d.dirtyTracker())) {
+            c.fail("domain.dirty-tracker", "'" + d.dirtyTracker() + "' is not a tracker; write "
+                    + String.join(", ", DomainConfig.DIRTY_TRACKERS));
+        }
         if (!DomainConfig.DRIVERS.contains(d.driver())) {
             c.fail("domain.driver", "'" + d.driver() + "' is not a driver; write "
                     + String.join(" or ", DomainConfig.DRIVERS));
@@ -73,6 +77,7 @@ public final class ConfigValidator {
         c.range("pre-copy.max-rounds", p.maxRounds(), PreCopyConfig.MAX_ROUNDS);
         c.range("pre-copy.max-ram-multiple", p.maxRamMultiple(), PreCopyConfig.MAX_RAM_MULTIPLE);
         c.range("pre-copy.sigma-after-rounds", p.sigmaAfterRounds(), PreCopyConfig.SIGMA_AFTER_ROUNDS);
+        c.range("pre-copy.sigma-window", p.sigmaWindowRounds(), PreCopyConfig.SIGMA_WINDOW_ROUNDS);
         c.range("pre-copy.sigma-low", p.sigmaLowPages(), PreCopyConfig.SIGMA_PAGES);
         c.range("pre-copy.sigma-high", p.sigmaHighPages(), PreCopyConfig.SIGMA_PAGES);
         if (p.sigmaHighPages() < p.sigmaLowPages()) {

@@ -3,6 +3,8 @@ package io.checkpointd.primary;
 import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.dirty.DirtyTracker;
+import io.checkpointd.dirty.WorkingSet;
 import io.checkpointd.domain.ProtectedDomain;
 import io.checkpointd.util.Agent;
 import io.checkpointd.util.NanoClock;
@@ -24,6 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class EpochLoop implements Agent {
     private static final Logger LOG = LoggerFactory.getLogger(EpochLoop.class);
+    /** The writable working set is the pages dirtied in every one of this many consecutive epochs. */
+    static final int WORKING_SET_EPOCHS = 8;
 
     private final ProtectedDomain domain;
     private final ReplicationLink link;
@@ -39,6 +43,8 @@ public final class EpochLoop implements Agent {
     private final int maxInFlight;
     private final boolean liveFullSync;
     private final PreCopyConfig preCopyRules;
+    private final DirtyTracker tracker;
+    private final WorkingSet workingSet;
 
     private long nextEpoch = 1;
     private long nextCheckpointNs;
@@ -51,13 +57,16 @@ public final class EpochLoop implements Agent {
               CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
               NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync) {
         this(domain, link, output, pool, sink, progress, metrics, dirtyStats, syncStats, clock, epochIntervalNs,
-                maxInFlight, liveFullSync, PreCopyConfig.defaults());
+                maxInFlight, liveFullSync, PreCopyConfig.defaults(), domain.dirtyTracker());
     }
 
     EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool, CheckpointSink sink,
               CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
-              NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync, PreCopyConfig preCopyRules) {
+              NanoClock clock, long epochIntervalNs, int maxInFlight, boolean liveFullSync, PreCopyConfig preCopyRules,
+              DirtyTracker tracker) {
         this.preCopyRules = preCopyRules;
+        this.tracker = tracker;
+        this.workingSet = new WorkingSet(domain.memory().pageCount(), WORKING_SET_EPOCHS);
         this.domain = domain;
         this.link = link;
         this.output = output;
@@ -131,7 +140,7 @@ public final class EpochLoop implements Agent {
         // Start a fresh dirty interval: round 1 sends everything, later rounds what changed since.
         domain.pause();
         try {
-            domain.dirtyTracker().collect();
+            tracker.collect();
         } finally {
             domain.resume();
         }
@@ -152,7 +161,7 @@ public final class EpochLoop implements Agent {
         domain.pause();
         boolean paused = true;
         try {
-            DirtyPageSet dirty = domain.dirtyTracker().collect();
+            DirtyPageSet dirty = tracker.collect();
             String stop = preCopy.stopReason(dirty.count());
             if (stop != null) {
                 paused = false; // checkpoint() below resumes
@@ -187,7 +196,7 @@ public final class EpochLoop implements Agent {
         DirtyPageSet dirty;
         try {
             // Collect even for a full checkpoint: it starts the next interval.
-            dirty = domain.dirtyTracker().collect();
+            dirty = tracker.collect();
             if (full) {
                 dirty = DirtyPageSet.all(domain.memory().pageCount());
             }
@@ -243,6 +252,9 @@ public final class EpochLoop implements Agent {
             metrics.fullCheckpoints.increment();
         } else {
             dirtyStats.record(staging.pageCount(), Math.max(1, nowNs - lastCheckpointNs));
+            // After resume; the set stays valid until the next collect, which only this thread makes.
+            workingSet.record(dirty);
+            metrics.dirtyRates.publish(dirtyStats, domain.memory().pageSizeBytes(), workingSet.pagesInEveryEpoch());
         }
         lastCheckpointNs = nowNs;
         nextCheckpointNs = nowNs + epochIntervalNs;

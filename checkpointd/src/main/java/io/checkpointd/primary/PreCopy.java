@@ -2,6 +2,7 @@ package io.checkpointd.primary;
 
 import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyStats;
+import java.util.ArrayDeque;
 
 /**
  * The stop rule of a live pre-copy (see {@link PreCopyConfig}): Xen's (few pages dirty, a number of
@@ -13,8 +14,8 @@ final class PreCopy {
     final long linkGeneration;
     private final long ramPages;
     private final PreCopyConfig rules;
-    // Round 1 sends every page by definition; its count would swamp the spread the rule looks at.
-    private final DirtyStats laterRounds = new DirtyStats();
+    // Dirty counts of the most recent rounds after the first (round 1 sends every page by definition).
+    private final ArrayDeque<Long> recentRounds = new ArrayDeque<>();
     private long roundsSubmitted;
     private long pagesSent;
 
@@ -27,7 +28,10 @@ final class PreCopy {
 
     void submitted(long pages) {
         if (roundsSubmitted > 0) {
-            laterRounds.record(pages, 1);
+            recentRounds.addLast(pages);
+            if (recentRounds.size() > rules.sigmaWindowRounds()) {
+                recentRounds.removeFirst();
+            }
         }
         roundsSubmitted++;
         pagesSent += pages;
@@ -48,8 +52,11 @@ final class PreCopy {
         if (pagesSent + dirtyPages > rules.maxRamMultiple() * ramPages) {
             return "more than " + rules.maxRamMultiple() + "x RAM sent";
         }
-        if (rules.sigmaAfterRounds() > 0 && roundsSubmitted >= rules.sigmaAfterRounds() && laterRounds.epochs() >= 2) {
-            double sigma = laterRounds.populationStddevDirtyPages();
+        if (rules.sigmaAfterRounds() > 0 && roundsSubmitted >= rules.sigmaAfterRounds()
+                && recentRounds.size() == rules.sigmaWindowRounds()) {
+            DirtyStats window = new DirtyStats(); // Welford over the window: a handful of rounds
+            recentRounds.forEach(pages -> window.record(pages, 1));
+            double sigma = window.populationStddevDirtyPages();
             if (sigma >= rules.sigmaLowPages() && sigma <= rules.sigmaHighPages()) {
                 return String.format("dirty set stopped shrinking (sigma %.0f pages after %d rounds)", sigma,
                         roundsSubmitted);

@@ -8,6 +8,10 @@ import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.sim.SimDescription;
 import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.dirty.DirtyTracker;
+import io.checkpointd.dirty.TrackerChoice;
+import io.checkpointd.dirty.TrackerOffer;
+import io.checkpointd.dirty.TrackingMode;
 import io.checkpointd.net.HeldEgress;
 import io.checkpointd.netbuffer.OutputBuffer;
 import io.checkpointd.replication.wire.FrameCodec;
@@ -52,18 +56,26 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final CheckpointSender sender;
     private final AgentRunner epochRunner;
     private final HeartbeatChannel heartbeats;
+    private final DirtyTracker tracker;
 
     private PrimaryDaemon(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
         this.config = config;
         String domain = config.domain().name();
         NanoClock clock = NanoClock.SYSTEM;
-        metrics = new PrimaryMetrics(registry, domain);
         network = new SimNetwork(group.next());
         outputBuffer = new OutputBuffer(config.netBuffer().maxHeldBytes(), config.netBuffer().maxHeldFrames(), registry,
                 Tags.of("domain", domain));
         egress = new HeldEgress(network.loop(), outputBuffer, network::sendReleased, clock,
                 config.netBuffer().outputCommit());
         guest = SimGuest.start(domain, config.sim(), runDir.resolve(domain + ".ram"), network);
+        try {
+            tracker = chooseTracker(config, guest);
+        } catch (RuntimeException e) {
+            guest.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        metrics = new PrimaryMetrics(registry, domain, tracker.name());
         serviceAddress = network.bind("127.0.0.1", config.sim().servicePort(), egress, guest::receive);
         pool = new StagingPool(config.sim().pageSizeBytes());
         ReplicationConfig rc = config.replication();
@@ -84,12 +96,30 @@ public final class PrimaryDaemon implements AutoCloseable {
                 rc.compression() == Compression.LZ4).start();
         EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender, progress, metrics, dirtyStats, syncStats,
                 clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), config.epoch().liveFullSync(),
-                config.preCopy());
+                config.preCopy(), tracker);
         client.start();
         epochRunner = new AgentRunner(loop, clock).start();
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, service on udp {}, backup {}", domain,
                 guest.memory().ramBytes(), TimeUnit.NANOSECONDS.toMillis(config.epoch().intervalNs()),
                 serviceAddress, rc.backup());
+    }
+
+    /**
+     * The dirty tracker the config asks for, among what the sim guest offers (its own exact record, or a
+     * scan of its RAM). Chosen while the guest is paused: a tracker starts tracking when it is built.
+     */
+    private static DirtyTracker chooseTracker(CheckpointdConfig config, SimGuest guest) {
+        TrackerOffer offer = TrackerOffer.pageSize(guest.memory().pageSizeBytes())
+                .withExact(guest.dirtyTracker())
+                .withScan(guest.memory().segment());
+        guest.pause();
+        try {
+            TrackerChoice choice = TrackerChoice.choose(TrackingMode.fromConfigName(config.domain().dirtyTracker()), offer);
+            LOG.info("{}: {}", config.domain().name(), choice.logMessage());
+            return choice.tracker();
+        } finally {
+            guest.resume();
+        }
     }
 
     /** Starts the primary; the sim guest's RAM file goes in {@code runDir}. */
@@ -132,6 +162,9 @@ public final class PrimaryDaemon implements AutoCloseable {
         client.close();
         network.close();
         egress.close();
+        if (tracker != guest.dirtyTracker()) {
+            tracker.close();
+        }
         guest.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         pool.close();

@@ -34,8 +34,16 @@ public final class PrimaryMetrics {
     final Histogram ackNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
     final Histogram dirtyPagesPerEpoch = new SynchronizedHistogram(3);
 
+    final DirtyRateMetrics dirtyRates;
+
     public PrimaryMetrics(MeterRegistry registry, String domain) {
+        this(registry, domain, "exact");
+    }
+
+    /** @param tracker the dirty tracker in use, a label on the dirty-rate gauges */
+    public PrimaryMetrics(MeterRegistry registry, String domain, String tracker) {
         phases = new PausePhases(registry, domain);
+        dirtyRates = new DirtyRateMetrics(registry, domain, tracker);
         checkpointsTaken = Counter.builder("checkpointd.checkpoints.taken").tag("domain", domain)
                 .description("Checkpoints taken (guest paused, dirty pages staged)").register(registry);
         checkpointsCommitted = Counter.builder("checkpointd.checkpoints").tag("domain", domain)

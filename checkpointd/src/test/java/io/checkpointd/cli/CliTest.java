@@ -60,4 +60,13 @@ class CliTest {
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("command line: epoch.interval");
     }
+
+    @Test
+    void aTrackerTheDriverCannotOfferIsRefusedAtStartWithTheReason() throws Exception {
+        Path config = dir.resolve("soft.yaml");
+        Files.writeString(config, "domain:\n  dirty-tracker: soft-dirty\nsim:\n  ram: 16MiB\n  hot-set: 1MiB\n");
+        Run r = run("primary", "--config", config.toString(), "--run-dir", dir.toString(), "--service-port", "0");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("soft-dirty");
+    }
 }

@@ -24,7 +24,7 @@ class ConfigLoaderTest {
 
     /** Every key the loader knows, as the brief and the example file name them. */
     private static final List<String> ALL_KEYS = List.of(
-            "domain.name", "domain.driver",
+            "domain.name", "domain.driver", "domain.dirty-tracker",
             "epoch.interval", "epoch.max-in-flight", "epoch.full-sync",
             "replication.backup", "replication.listen", "replication.compression", "replication.batch-pages",
             "replication.max-frame", "replication.connect-timeout",
@@ -33,7 +33,7 @@ class ConfigLoaderTest {
             "sim.service-port", "sim.keys",
             "backup.dir",
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
-            "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds",
+            "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",
             "pre-copy.sigma-low", "pre-copy.sigma-high");
 
     @TempDir

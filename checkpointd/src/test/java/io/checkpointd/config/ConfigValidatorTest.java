@@ -20,8 +20,8 @@ class ConfigValidatorTest {
     @Test
     void withersReplaceExactlyOneField() {
         DomainConfig domain = D.domain();
-        assertThat(domain.withName("x")).isEqualTo(new DomainConfig("x", domain.driver()));
-        assertThat(domain.withDriver("libvirt")).isEqualTo(new DomainConfig(domain.name(), "libvirt"));
+        assertThat(domain.withName("x")).isEqualTo(new DomainConfig("x", domain.driver(), domain.dirtyTracker()));
+        assertThat(domain.withDriver("libvirt")).isEqualTo(new DomainConfig(domain.name(), "libvirt", domain.dirtyTracker()));
 
         EpochConfig epoch = D.epoch();
         assertThat(epoch.withIntervalNs(7)).isEqualTo(new EpochConfig(7, epoch.maxInFlight(), epoch.fullSync()));
