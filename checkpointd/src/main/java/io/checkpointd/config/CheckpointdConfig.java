@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
                                 NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup,
-                                FailureDetectorConfig failureDetector) {
+                                FailureDetectorConfig failureDetector, MetricsConfig metrics) {
 
     public CheckpointdConfig {
         Objects.requireNonNull(domain, "domain");
@@ -19,40 +19,45 @@ public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, Replicat
         Objects.requireNonNull(sim, "sim");
         Objects.requireNonNull(backup, "backup");
         Objects.requireNonNull(failureDetector, "failureDetector");
+        Objects.requireNonNull(metrics, "metrics");
     }
 
     /** Every value at its default: what an empty or absent config file means. Valid. */
     public static CheckpointdConfig defaults() {
         return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
                 NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults(),
-                FailureDetectorConfig.defaults());
+                FailureDetectorConfig.defaults(), MetricsConfig.defaults());
     }
 
     public CheckpointdConfig withDomain(DomainConfig domain) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withEpoch(EpochConfig epoch) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withReplication(ReplicationConfig replication) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withSim(SimConfig sim) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withBackup(BackupConfig backup) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 
     public CheckpointdConfig withFailureDetector(FailureDetectorConfig failureDetector) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
+    }
+
+    public CheckpointdConfig withMetrics(MetricsConfig metrics) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, metrics);
     }
 }

@@ -32,7 +32,8 @@ final class ConfigMapper {
                 netBuffer(top.section("net-buffer"), d.netBuffer()),
                 sim(top.section("sim"), d.sim()),
                 backup(top.section("backup"), d.backup(), baseDir),
-                failureDetector(top.section("failure-detector"), d.failureDetector()));
+                failureDetector(top.section("failure-detector"), d.failureDetector()),
+                metrics(top.section("metrics"), d.metrics()));
         top.rejectUnknownKeys();
         return config;
     }
@@ -51,6 +52,14 @@ final class ConfigMapper {
                 s.durationNs("heartbeat-interval", d.heartbeatIntervalNs(), FailureDetectorConfig.INTERVAL_NS),
                 s.durationNs("suspect-after", d.suspectAfterNs(), FailureDetectorConfig.SUSPECT_NS),
                 s.durationNs("dead-after", d.deadAfterNs(), FailureDetectorConfig.DEAD_NS));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static MetricsConfig metrics(YamlSection s, MetricsConfig d) throws ConfigException {
+        MetricsConfig c = new MetricsConfig(
+                s.bool("enabled", d.enabled()),
+                s.hostPort("listen", d.listen()));
         s.rejectUnknownKeys();
         return c;
     }

@@ -32,7 +32,8 @@ class ConfigLoaderTest {
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
             "sim.service-port", "sim.keys",
             "backup.dir",
-            "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after");
+            "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
+            "metrics.enabled", "metrics.listen");
 
     @TempDir
     Path dir;
@@ -121,6 +122,9 @@ class ConfigLoaderTest {
                   keys: 100
                 backup:
                   dir: replica
+                metrics:
+                  enabled: false
+                  listen: 0.0.0.0:0
                 """);
 
         CheckpointdConfig d = CheckpointdConfig.defaults();
@@ -138,7 +142,8 @@ class ConfigLoaderTest {
                 .withSim(d.sim().withRamBytes(1L << 30).withPageSizeBytes(64 << 10).withDirtyPagesPerSecond(0)
                         .withHotSetBytes(64L << 20).withHotFraction(0.5).withWriterThreads(0).withServicePort(0)
                         .withKeys(100))
-                .withBackup(d.backup().withDir(dir.resolve("replica")));
+                .withBackup(d.backup().withDir(dir.resolve("replica")))
+                .withMetrics(d.metrics().withEnabled(false).withListen(new HostPort("0.0.0.0", 0)));
         assertThat(ConfigLoader.load(file)).isEqualTo(expected);
     }
 
