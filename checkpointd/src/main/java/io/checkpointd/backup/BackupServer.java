@@ -4,6 +4,7 @@ import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.HostPort;
 import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
+import io.checkpointd.failure.PeerState;
 import io.checkpointd.replication.ByteCounter;
 import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
@@ -23,9 +24,12 @@ import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +50,18 @@ public final class BackupServer implements AutoCloseable {
         int heartbeatPort() {
             return heartbeats == null ? 0 : heartbeats.localPort();
         }
+    }
+
+    /**
+     * What the status endpoint shows of one domain.
+     *
+     * @param connected          a primary is replicating it now
+     * @param lastCommittedEpoch the newest checkpoint the replica holds; 0 when none (or after a failover
+     *                           began running the guest from it)
+     * @param failover           what the failover did, or null if the domain has not failed over to this host
+     */
+    public record DomainStatus(String domain, boolean connected, long lastCommittedEpoch, PeerState peerState,
+                               FailoverController.Outcome failover) {
     }
 
     private final Path baseDir;
@@ -183,6 +199,27 @@ public final class BackupServer implements AutoCloseable {
     /** The slot of {@code domain}, or null if no primary has connected for it. */
     public synchronized Slot slot(String domain) {
         return slots.get(domain);
+    }
+
+    /**
+     * Every domain this backup has seen, in name order. Read on the event loop that owns the domains, so
+     * the picture is consistent; callable from any thread, it waits at most {@code timeoutNs} (a large
+     * checkpoint being applied delays it).
+     */
+    public List<DomainStatus> status(long timeoutNs) throws InterruptedException, ExecutionException,
+            TimeoutException {
+        if (serverChannel == null) {
+            return List.of();
+        }
+        return serverChannel.eventLoop().submit(() -> {
+            synchronized (this) {
+                return slots.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                        .map(e -> new DomainStatus(e.getKey(), active.contains(e.getKey()),
+                                e.getValue().store().lastCommittedEpoch(),
+                                e.getValue().failover().monitor().state(), e.getValue().failover().outcome()))
+                        .toList();
+            }
+        }).get(timeoutNs, TimeUnit.NANOSECONDS);
     }
 
     /** The store of {@code domain}, or null if no primary has connected for it. */

@@ -3,8 +3,10 @@ package io.checkpointd.cli;
 import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.metrics.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,6 +19,9 @@ import picocli.CommandLine.Option;
 final class BackupCommand implements Callable<Integer> {
     @Mixin
     ConfigOption configOption;
+
+    @Mixin
+    MetricsOptions metricsOptions;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", converter = Converters.Address.class,
             description = "Replication listen address; port 0 picks a free one (replication.listen).")
@@ -34,6 +39,7 @@ final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(c -> {
+            c = metricsOptions.applyOverrides(c);
             if (listen != null) {
                 c = c.withReplication(c.replication().withListen(listen));
             }
@@ -44,10 +50,22 @@ final class BackupCommand implements Callable<Integer> {
         });
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         BackupDaemon daemon = BackupDaemon.start(config, registry);
+        MetricsServer endpoint;
+        try {
+            endpoint = metricsOptions.serve(config, registry, () -> Statuses.backup(daemon));
+        } catch (IOException | RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
         if (readyFile != null) {
             Daemons.writeAtomically(readyFile, daemon.address().getPort() + "\n");
         }
-        Daemons.runUntilStopped(daemon, summaryFile, () -> Summaries.backup(daemon));
+        Daemons.runUntilStopped(() -> {
+            if (endpoint != null) {
+                endpoint.close();
+            }
+            daemon.close();
+        }, summaryFile, () -> Summaries.backup(daemon));
         return 0;
     }
 }

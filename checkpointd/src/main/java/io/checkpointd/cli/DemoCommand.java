@@ -67,6 +67,11 @@ final class DemoCommand implements Callable<Integer> {
             + "for experiments; early_releases will then be above 0).")
     boolean noOutputCommit;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "0",
+            description = "The primary serves /metrics and /status on PORT, the backup on PORT+1; 0 (the default) "
+                    + "picks free ports. The URLs are printed on stderr and in --json as metrics_urls.")
+    int metricsPort;
+
     @Option(names = "--work-dir", paramLabel = "DIR",
             description = "Keep logs, replicas and summaries here (default: a temporary directory, removed after).")
     Path workDir;
@@ -110,7 +115,7 @@ final class DemoCommand implements Callable<Integer> {
         Path backupDir = work.resolve("backup");
         // A reused --work-dir must not hand this run an earlier run's ports, replica or summaries.
         for (String stale : List.of("backup.port", "primary.port", "backup.json", "primary.json", "backup.log",
-                "primary.log")) {
+                "primary.log", "backup.metrics-port", "primary.metrics-port")) {
             Files.deleteIfExists(work.resolve(stale));
         }
         deleteTree(backupDir);
@@ -121,9 +126,12 @@ final class DemoCommand implements Callable<Integer> {
             common.add(configOption.file.toAbsolutePath().toString());
         }
         err.println("demo: starting backup and primary (logs in " + work + ")");
+        boolean metrics = config.metrics().enabled();
         try (ChildProcess backup = ChildProcess.start("backup", work.resolve("backup.log"), concat(List.of("backup",
                 "--listen", "127.0.0.1:0", "--dir", backupDir.toString(), "--ready-file", work.resolve("backup.port").toString(),
-                "--summary-file", work.resolve("backup.json").toString()), common))) {
+                "--summary-file", work.resolve("backup.json").toString()),
+                metricsArgs(metrics, metricsPort == 0 ? 0 : metricsPort + 1, work.resolve("backup.metrics-port")),
+                common))) {
             String backupPort = backup.awaitFile(work.resolve("backup.port"), READY_TIMEOUT_NS);
             List<String> primaryArgs = new ArrayList<>(List.of("primary", "--backup", "127.0.0.1:" + backupPort,
                     "--service-port", "0", "--run-dir", work.resolve("primary").toString(),
@@ -136,9 +144,17 @@ final class DemoCommand implements Callable<Integer> {
             if (noOutputCommit) {
                 primaryArgs.add("--no-output-commit");
             }
+            List<String> primaryMetrics = metricsArgs(metrics, metricsPort, work.resolve("primary.metrics-port"));
             try (ChildProcess primary = ChildProcess.start("primary", work.resolve("primary.log"),
-                    concat(primaryArgs, common))) {
+                    concat(primaryArgs, primaryMetrics, common))) {
                 int servicePort = Integer.parseInt(primary.awaitFile(work.resolve("primary.port"), READY_TIMEOUT_NS));
+                ObjectNode urls = Daemons.JSON.createObjectNode();
+                if (metrics) {
+                    urls.put("primary", metricsUrl(config, primary, work.resolve("primary.metrics-port")));
+                    urls.put("backup", metricsUrl(config, backup, work.resolve("backup.metrics-port")));
+                    err.println("demo: metrics on " + urls.path("primary").asText() + " (primary) and "
+                            + urls.path("backup").asText() + " (backup); checkpointd status --url URL shows their state");
+                }
                 awaitFirstCommit(backupDir, domain, primary);
                 err.println("demo: guest protected; client load for " + TimeUnit.NANOSECONDS.toSeconds(durationNs) + " s");
                 KvLayout layout = new KvLayout(config.sim().pageSizeBytes(), config.sim().keys());
@@ -165,10 +181,12 @@ final class DemoCommand implements Callable<Integer> {
                 observer.examples().forEach(e -> err.println("demo: early release: " + e));
                 client.lostExamples().forEach(e -> err.println("demo: LOST acknowledged write: " + e));
                 Path failover = backupDir.resolve(domain).resolve("failover.json");
-                return DemoReport.merge(readJson(work.resolve("primary.json"), primary),
+                ObjectNode result = DemoReport.merge(readJson(work.resolve("primary.json"), primary),
                         readJson(work.resolve("backup.json"), backup), client, observer, !noOutputCommit,
                         killPrimaryAtNs == null ? null : Files.exists(failover)
                                 ? Daemons.JSON.readTree(failover.toFile()) : Daemons.JSON.createObjectNode());
+                result.set("metrics_urls", urls);
+                return result;
             }
         }
     }
@@ -205,9 +223,23 @@ final class DemoCommand implements Callable<Integer> {
         return Daemons.JSON.readTree(file.toFile());
     }
 
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> all = new ArrayList<>(a);
-        all.addAll(b);
+    private static List<String> metricsArgs(boolean enabled, int port, Path portFile) {
+        return enabled ? List.of("--metrics-port", Integer.toString(port), "--metrics-port-file", portFile.toString())
+                       : List.of();
+    }
+
+    private static String metricsUrl(CheckpointdConfig config, ChildProcess child, Path portFile)
+            throws IOException, InterruptedException {
+        int port = Integer.parseInt(child.awaitFile(portFile, READY_TIMEOUT_NS));
+        return "http://" + config.metrics().listen().withPort(port) + "/metrics";
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... lists) {
+        List<String> all = new ArrayList<>();
+        for (List<String> list : lists) {
+            all.addAll(list);
+        }
         return all;
     }
 

@@ -2,9 +2,11 @@ package io.checkpointd.cli;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.metrics.MetricsServer;
 import io.checkpointd.primary.PrimaryDaemon;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -18,6 +20,9 @@ import picocli.CommandLine.Option;
 final class PrimaryCommand implements Callable<Integer> {
     @Mixin
     ConfigOption configOption;
+
+    @Mixin
+    MetricsOptions metricsOptions;
 
     @Option(names = "--backup", paramLabel = "HOST:PORT", converter = Converters.Address.class,
             description = "The backup's replication address (replication.backup).")
@@ -57,11 +62,21 @@ final class PrimaryCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PrimaryDaemon daemon = PrimaryDaemon.start(config, registry, dir);
+        MetricsServer endpoint;
+        try {
+            endpoint = metricsOptions.serve(config, registry, () -> Statuses.primary(daemon, registry));
+        } catch (IOException | RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
         if (readyFile != null) {
             Daemons.writeAtomically(readyFile, daemon.serviceAddress().getPort() + "\n");
         }
         Daemons.refreshEverySecond(summaryFile, () -> Summaries.primary(daemon));
         Daemons.runUntilStopped(() -> {
+            if (endpoint != null) {
+                endpoint.close();
+            }
             daemon.close();
             if (runDir == null) {
                 Files.deleteIfExists(dir.resolve(config.domain().name() + ".ram"));
@@ -71,6 +86,7 @@ final class PrimaryCommand implements Callable<Integer> {
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {
+        c = metricsOptions.applyOverrides(c);
         if (backup != null) {
             c = c.withReplication(c.replication().withBackup(backup));
         }

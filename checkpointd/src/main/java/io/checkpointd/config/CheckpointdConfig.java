@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
                                 NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup,
-                                FailureDetectorConfig failureDetector, PreCopyConfig preCopy) {
+                                FailureDetectorConfig failureDetector, PreCopyConfig preCopy, MetricsConfig metrics) {
 
     public CheckpointdConfig {
         Objects.requireNonNull(domain, "domain");
@@ -20,44 +20,49 @@ public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, Replicat
         Objects.requireNonNull(backup, "backup");
         Objects.requireNonNull(failureDetector, "failureDetector");
         Objects.requireNonNull(preCopy, "preCopy");
+        Objects.requireNonNull(metrics, "metrics");
     }
 
     /** Every value at its default: what an empty or absent config file means. Valid. */
     public static CheckpointdConfig defaults() {
         return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
                 NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults(),
-                FailureDetectorConfig.defaults(), PreCopyConfig.defaults());
+                FailureDetectorConfig.defaults(), PreCopyConfig.defaults(), MetricsConfig.defaults());
     }
 
     public CheckpointdConfig withDomain(DomainConfig domain) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withEpoch(EpochConfig epoch) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withReplication(ReplicationConfig replication) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withSim(SimConfig sim) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withBackup(BackupConfig backup) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withFailureDetector(FailureDetectorConfig failureDetector) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 
     public CheckpointdConfig withPreCopy(PreCopyConfig preCopy) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+    }
+
+    public CheckpointdConfig withMetrics(MetricsConfig metrics) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
     }
 }

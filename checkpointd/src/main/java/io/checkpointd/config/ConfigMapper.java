@@ -33,7 +33,8 @@ final class ConfigMapper {
                 sim(top.section("sim"), d.sim()),
                 backup(top.section("backup"), d.backup(), baseDir),
                 failureDetector(top.section("failure-detector"), d.failureDetector()),
-                preCopy(top.section("pre-copy"), d.preCopy()));
+                preCopy(top.section("pre-copy"), d.preCopy()),
+                metrics(top.section("metrics"), d.metrics()));
         top.rejectUnknownKeys();
         return config;
     }
@@ -66,6 +67,14 @@ final class ConfigMapper {
                 s.integer("sigma-window", d.sigmaWindowRounds(), PreCopyConfig.SIGMA_WINDOW_ROUNDS),
                 s.whole("sigma-low", d.sigmaLowPages(), PreCopyConfig.SIGMA_PAGES),
                 s.whole("sigma-high", d.sigmaHighPages(), PreCopyConfig.SIGMA_PAGES));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static MetricsConfig metrics(YamlSection s, MetricsConfig d) throws ConfigException {
+        MetricsConfig c = new MetricsConfig(
+                s.bool("enabled", d.enabled()),
+                s.hostPort("listen", d.listen()));
         s.rejectUnknownKeys();
         return c;
     }

@@ -272,6 +272,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         metrics.checkpointsCommitted.increment();
         metrics.replicationLagEpochs.set(progress.outstanding());
         metrics.protectedState.set(1);
+        metrics.lastCommittedEpoch.set(epoch);
         output.release(epoch);
     }
 

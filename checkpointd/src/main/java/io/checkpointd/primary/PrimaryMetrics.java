@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
@@ -30,6 +31,7 @@ public final class PrimaryMetrics {
     final PausePhases phases;
     final AtomicLong replicationLagEpochs = new AtomicLong();
     final AtomicLong protectedState = new AtomicLong();
+    final AtomicLong lastCommittedEpoch = new AtomicLong();
     final Histogram pauseNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
     final Histogram ackNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
     final Histogram dirtyPagesPerEpoch = new SynchronizedHistogram(3);
@@ -60,12 +62,18 @@ public final class PrimaryMetrics {
         bytesWire = Counter.builder("checkpointd.replication.wire").baseUnit("bytes").tag("domain", domain)
                 .description("Checkpoint bytes sent on the replication connection, frame headers included")
                 .register(registry);
+        // Buckets from 10 us: a small guest pauses for well under a millisecond, and Micrometer's default
+        // floor (1 ms) would put every such pause in the first bucket and blind the quantiles.
         pauseTimer = Timer.builder("checkpointd.pause").tag("domain", domain)
                 .description("Time the guest was paused per checkpoint").publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(10_000)).maximumExpectedValue(Duration.ofSeconds(10))
                 .register(registry);
+        // From 1 ms (an ACK needs a transfer and an apply) to a minute (a backup slow to answer, not yet dead).
         ackTimer = Timer.builder("checkpointd.ack.latency").tag("domain", domain)
                 .description("From resume to the backup's acknowledgement of that checkpoint")
-                .publishPercentileHistogram().register(registry);
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(1))
+                .register(registry);
         dirtyPages = DistributionSummary.builder("checkpointd.dirty.pages").tag("domain", domain)
                 .description("Pages dirtied per epoch").register(registry);
         Gauge.builder("checkpointd.replication.lag.epochs", replicationLagEpochs, AtomicLong::get)
@@ -73,6 +81,8 @@ public final class PrimaryMetrics {
         Gauge.builder("checkpointd.protected", protectedState, AtomicLong::get).tag("domain", domain)
                 .description("1 while a backup holds a committed checkpoint and output is held, else 0")
                 .register(registry);
+        Gauge.builder("checkpointd.last.committed.epoch", lastCommittedEpoch, AtomicLong::get).tag("domain", domain)
+                .description("Newest checkpoint the backup has acknowledged").register(registry);
     }
 
     /** The last pause's length; written and read by the epoch loop only. */
@@ -125,5 +135,20 @@ public final class PrimaryMetrics {
 
     public long stalls() {
         return (long) epochStalls.count();
+    }
+
+    /** Checkpoints taken and not yet acknowledged. */
+    public long replicationLag() {
+        return replicationLagEpochs.get();
+    }
+
+    /** True while the backup holds a committed checkpoint of the running guest. */
+    public boolean isProtected() {
+        return protectedState.get() == 1;
+    }
+
+    /** The newest epoch the backup acknowledged; 0 before the first. */
+    public long lastCommittedEpoch() {
+        return lastCommittedEpoch.get();
     }
 }

@@ -34,7 +34,8 @@ class ConfigLoaderTest {
             "backup.dir",
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
             "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",
-            "pre-copy.sigma-low", "pre-copy.sigma-high");
+            "pre-copy.sigma-low", "pre-copy.sigma-high",
+            "metrics.enabled", "metrics.listen");
 
     @TempDir
     Path dir;
@@ -123,6 +124,9 @@ class ConfigLoaderTest {
                   keys: 100
                 backup:
                   dir: replica
+                metrics:
+                  enabled: false
+                  listen: 0.0.0.0:0
                 """);
 
         CheckpointdConfig d = CheckpointdConfig.defaults();
@@ -140,7 +144,8 @@ class ConfigLoaderTest {
                 .withSim(d.sim().withRamBytes(1L << 30).withPageSizeBytes(64 << 10).withDirtyPagesPerSecond(0)
                         .withHotSetBytes(64L << 20).withHotFraction(0.5).withWriterThreads(0).withServicePort(0)
                         .withKeys(100))
-                .withBackup(d.backup().withDir(dir.resolve("replica")));
+                .withBackup(d.backup().withDir(dir.resolve("replica")))
+                .withMetrics(d.metrics().withEnabled(false).withListen(new HostPort("0.0.0.0", 0)));
         assertThat(ConfigLoader.load(file)).isEqualTo(expected);
     }
 

@@ -114,6 +114,16 @@ public final class PeerMonitor implements HeartbeatChannel.Listener, AutoCloseab
         meters.forEach(registry::remove);
     }
 
+    /** The state a {@link #STATE} gauge reads, for readers of the registry (the status endpoint). */
+    public static PeerState stateOfGaugeValue(double value) {
+        for (PeerState state : PeerState.values()) {
+            if (gaugeValue(state) == value) {
+                return state;
+            }
+        }
+        return PeerState.UNKNOWN;
+    }
+
     static int gaugeValue(PeerState state) {
         return switch (state) {
             case UNKNOWN -> 0;

@@ -40,6 +40,10 @@ class PeerMonitorTest {
         assertThat(PeerMonitor.gaugeValue(PeerState.ALIVE)).isEqualTo(1);
         assertThat(PeerMonitor.gaugeValue(PeerState.SUSPECT)).isEqualTo(2);
         assertThat(PeerMonitor.gaugeValue(PeerState.DEAD)).isEqualTo(3);
+        for (PeerState state : PeerState.values()) {
+            assertThat(PeerMonitor.stateOfGaugeValue(PeerMonitor.gaugeValue(state))).isEqualTo(state);
+        }
+        assertThat(PeerMonitor.stateOfGaugeValue(Double.NaN)).isEqualTo(PeerState.UNKNOWN);
     }
 
     @Test
