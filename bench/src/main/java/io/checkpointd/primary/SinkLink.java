@@ -50,4 +50,9 @@ final class SinkLink implements ReplicationLink {
     public boolean awaitWritable(long generation) {
         return true;
     }
+
+    @Override
+    public void drop(String reason) {
+        throw new IllegalStateException("the benchmark link never drops: " + reason);
+    }
 }

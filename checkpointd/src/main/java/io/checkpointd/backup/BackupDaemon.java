@@ -33,9 +33,9 @@ public final class BackupDaemon implements AutoCloseable {
 
     private BackupDaemon(CheckpointdConfig config, MeterRegistry registry) {
         metrics = new BackupMetrics(registry);
-        FailoverController.Restorer restorer = (domain, description, replica, deviceState) ->
-                RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState, guestNetwork.next(),
-                        registry);
+        FailoverController.Restorer restorer = (domain, description, replica, deviceState, diskImage) ->
+                RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState, diskImage,
+                        guestNetwork.next(), registry);
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
                 restorer, registry, NanoClock.SYSTEM);
         ReplicationConfig rc = config.replication();

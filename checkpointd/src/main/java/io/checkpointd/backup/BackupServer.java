@@ -10,6 +10,7 @@ import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.sim.SimDescription;
 import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -150,6 +151,7 @@ public final class BackupServer implements AutoCloseable {
             slot = newSlot(domain, hello);
             slots.put(domain, slot);
         }
+        slot.store().ensureDisk(SimDescription.diskBytesOf(hello.description()));
         slot.failover().onHello(hello, slot.store(), channel, clock.nanoTime());
         if (slot.heartbeats() != null) {
             slot.heartbeats().setSessionToken(hello.sessionToken());

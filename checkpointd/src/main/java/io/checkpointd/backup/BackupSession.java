@@ -4,6 +4,7 @@ import io.checkpointd.replication.wire.Ack;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.DeviceState;
+import io.checkpointd.replication.wire.DiskWrite;
 import io.checkpointd.replication.wire.Frame;
 import io.checkpointd.replication.wire.Goodbye;
 import io.checkpointd.replication.wire.FrameCodec;
@@ -75,6 +76,7 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
                 case CheckpointBegin begin -> onBegin(begin);
                 case Pages pages -> receiving("PAGES").onPages(pages);
                 case DeviceState chunk -> receiving("DEVICE_STATE").onDeviceState(chunk);
+                case DiskWrite write -> receiving("DISK_WRITE").onDiskWrite(write);
                 case CheckpointEnd end -> onEnd(ctx, end);
                 case Heartbeat ignored -> {
                     // Its arrival was the sign of life recorded above.
@@ -190,6 +192,7 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
             LOG.warn("{}: checkpoint {} discarded ({}; had {}); replica stays at epoch {}", domain(), incoming.epoch(),
                     why, incoming.progress(), store.lastCommittedEpoch());
             metrics.discarded.increment();
+            incoming.discardDisk();
             incoming = null;
         }
         state = State.CLOSED;

@@ -27,8 +27,9 @@ public final class FailoverController implements AutoCloseable {
     /** Starts a guest from a replica; the result runs until closed. */
     @FunctionalInterface
     public interface Restorer {
-        AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState)
-                throws Exception;
+        /** @param diskImage the disk replica's image, or null when the guest has no mirrored disk */
+        AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState,
+                              Path diskImage) throws Exception;
     }
 
     /** What a failover did, for logs, the demo and tests. */
@@ -130,7 +131,7 @@ public final class FailoverController implements AutoCloseable {
         try {
             byte[] deviceState = Files.readAllBytes(store.deviceStateFile());
             store.markRestored();
-            restored = restorer.restore(domain, description, store.replicaFile(), deviceState);
+            restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage());
         } catch (Exception e) {
             LOG.error("{}: failover FAILED, the guest is not running anywhere: {}", domain, e.toString(), e);
             metrics.failoverFailures.increment();

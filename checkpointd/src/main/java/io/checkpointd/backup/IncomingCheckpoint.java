@@ -3,7 +3,11 @@ package io.checkpointd.backup;
 import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
+import io.checkpointd.disk.replica.DiskReplica;
 import io.checkpointd.replication.wire.DeviceState;
+import io.checkpointd.replication.wire.DiskWrite;
+import io.netty.buffer.ByteBufUtil;
+import java.io.IOException;
 import io.checkpointd.replication.wire.Pages;
 import io.netty.buffer.ByteBuf;
 import java.lang.foreign.MemorySegment;
@@ -38,6 +42,7 @@ final class IncomingCheckpoint {
     private final CRC32C digest = new CRC32C();
     private int pagesReceived;
     private int deviceStateReceived;
+    private long diskWrites;
 
     IncomingCheckpoint(CheckpointBegin begin, ReplicaStore store, long maxDeviceStateBytes) throws ProtocolViolation {
         if (begin.full() && begin.pageCount() != store.pageCount()) {
@@ -70,8 +75,8 @@ final class IncomingCheckpoint {
     }
 
     String progress() {
-        return pagesReceived + "/" + begin.pageCount() + " pages, " + deviceStateReceived + "/"
-                + begin.deviceStateBytes() + " device-state bytes";
+        return pagesReceived + "/" + begin.pageCount() + " pages, " + diskWrites + " disk writes, "
+                + deviceStateReceived + "/" + begin.deviceStateBytes() + " device-state bytes";
     }
 
     void onPages(Pages pages) throws ProtocolViolation {
@@ -129,6 +134,37 @@ final class IncomingCheckpoint {
             System.arraycopy(numbers, 0, pageNumbers, pagesReceived, numbers.length);
         }
         pagesReceived += numbers.length;
+    }
+
+    void onDiskWrite(DiskWrite write) throws ProtocolViolation, IOException {
+        checkEpoch("DISK_WRITE", write.epoch());
+        DiskReplica disk = store.disk();
+        if (disk == null) {
+            throw new ProtocolViolation("DISK_WRITE in checkpoint " + epoch() + ", but HELLO described no disk");
+        }
+        if (write.offsetBytes() + write.lengthBytes() > disk.sizeBytes() || write.offsetBytes() + write.lengthBytes() < 0) {
+            throw new ProtocolViolation("checkpoint " + epoch() + ": disk write of " + write.lengthBytes() + " bytes at "
+                    + write.offsetBytes() + " lies outside the " + disk.sizeBytes() + "-byte disk");
+        }
+        io.checkpointd.disk.DiskWrite change = switch (write.kind()) {
+            case WRITE -> io.checkpointd.disk.DiskWrite.write(write.offsetBytes(), ByteBufUtil.getBytes(write.data()));
+            case TRIM -> io.checkpointd.disk.DiskWrite.trim(write.offsetBytes(), write.lengthBytes());
+            case ZEROES -> io.checkpointd.disk.DiskWrite.zeroes(write.offsetBytes(), write.lengthBytes());
+        };
+        disk.append(epoch(), change);
+        diskWrites++;
+    }
+
+    /** The checkpoint is thrown away: so are its buffered disk changes. */
+    void discardDisk() {
+        DiskReplica disk = store.disk();
+        if (disk != null && diskWrites > 0) {
+            try {
+                disk.discard(epoch());
+            } catch (IOException | RuntimeException e) {
+                // The spill file stays; the next open of the replica deals with it.
+            }
+        }
     }
 
     void onDeviceState(DeviceState chunk) throws ProtocolViolation {

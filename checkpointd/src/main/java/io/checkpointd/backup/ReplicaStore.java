@@ -1,5 +1,7 @@
 package io.checkpointd.backup;
 
+import io.checkpointd.disk.replica.DiskReplica;
+import io.checkpointd.disk.replica.InconsistentReplicaException;
 import io.checkpointd.util.MappedFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -22,6 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaStore.class);
+    /** Disk changes of one epoch kept in memory before they spill to a file. */
+    private static final long MAX_BUFFERED_DISK_BYTES = 64L << 20;
 
     private final Path dir;
     private final String domain;
@@ -31,6 +35,7 @@ public final class ReplicaStore implements AutoCloseable {
     private final MemorySegment replica;
     private final MemorySegment staging;
     private MemorySegment scratch = MemorySegment.NULL;
+    private DiskReplica disk; // null: the domain has no mirrored disk
     private long lastCommittedEpoch;
 
     private ReplicaStore(Path dir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
@@ -64,6 +69,64 @@ public final class ReplicaStore implements AutoCloseable {
     public static long committedEpoch(Path baseDir, String domain) {
         CommitRecord record = CommitRecord.readFrom(baseDir.resolve(domain).resolve("commit.record"));
         return record != null && record.isCommitted() ? record.epoch() : -1;
+    }
+
+    /**
+     * Opens the domain's disk replica (under {@code disk/}) of {@code sizeBytes}, or none for 0. A disk
+     * replica that does not hold the same epoch as the memory replica is started anew: a full checkpoint,
+     * which copies the whole disk, comes first on every connection.
+     */
+    void ensureDisk(long sizeBytes) throws IOException {
+        if (sizeBytes == 0) {
+            return;
+        }
+        if (disk != null && disk.sizeBytes() == sizeBytes && disk.lastAppliedEpoch() == lastCommittedEpochOrNone()) {
+            return;
+        }
+        if (disk != null) {
+            disk.close();
+        }
+        Path diskDir = dir.resolve("disk");
+        DiskReplica opened;
+        try {
+            opened = DiskReplica.open(diskDir, sizeBytes, MAX_BUFFERED_DISK_BYTES);
+        } catch (InconsistentReplicaException e) {
+            opened = null;
+        }
+        if (opened == null || opened.sizeBytes() != sizeBytes || opened.lastAppliedEpoch() != lastCommittedEpochOrNone()) {
+            if (opened != null) {
+                opened.close();
+            }
+            LOG.info("{}: starting a new disk replica ({} bytes); the next full checkpoint fills it", domain, sizeBytes);
+            deleteTree(diskDir);
+            opened = DiskReplica.open(diskDir, sizeBytes, MAX_BUFFERED_DISK_BYTES);
+        }
+        disk = opened;
+    }
+
+    private long lastCommittedEpochOrNone() {
+        return lastCommittedEpoch == 0 ? DiskReplica.NO_EPOCH : lastCommittedEpoch;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** The disk replica, or null when the domain has no mirrored disk. */
+    DiskReplica disk() {
+        return disk;
+    }
+
+    /** The disk replica's image, or null. */
+    public Path diskImage() {
+        return disk == null ? null : disk.imagePath();
     }
 
     public Path directory() {
@@ -135,6 +198,9 @@ public final class ReplicaStore implements AutoCloseable {
                     (long) run * pageSizeBytes);
             i += run;
         }
+        if (disk != null) {
+            disk.commit(epoch); // inside the applying..committed bracket: memory and disk move together
+        }
         Path tmp = dir.resolve("device-state.bin.tmp");
         Files.write(tmp, deviceState);
         Files.move(tmp, deviceStateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -153,6 +219,13 @@ public final class ReplicaStore implements AutoCloseable {
 
     @Override
     public void close() {
+        if (disk != null) {
+            try {
+                disk.close();
+            } catch (IOException e) {
+                LOG.warn("{}: closing the disk replica: {}", domain, e.toString());
+            }
+        }
         arena.close();
     }
 }

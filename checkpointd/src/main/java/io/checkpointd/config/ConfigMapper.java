@@ -119,7 +119,8 @@ final class ConfigMapper {
                 s.fraction("hot-fraction", d.hotFraction(), 0, 1),
                 s.integer("writer-threads", d.writerThreads(), SimConfig.WRITER_THREADS),
                 s.integer("service-port", d.servicePort(), SimConfig.SERVICE_PORT),
-                s.integer("keys", d.keys(), SimConfig.KEYS));
+                s.integer("keys", d.keys(), SimConfig.KEYS),
+                s.bytes("disk", d.diskBytes(), SimConfig.DISK_BYTES));
         s.rejectUnknownKeys();
         return c;
     }

@@ -127,6 +127,11 @@ public final class ConfigValidator {
         c.range("sim.writer-threads", s.writerThreads(), SimConfig.WRITER_THREADS);
         c.range("sim.service-port", s.servicePort(), SimConfig.SERVICE_PORT);
         c.range("sim.keys", s.keys(), SimConfig.KEYS);
+        c.range("sim.disk", s.diskBytes(), SimConfig.DISK_BYTES);
+        if (s.diskBytes() % 4096 != 0 || (s.diskBytes() > 0 && s.diskBytes() < (1 << 20))) {
+            c.fail("sim.disk", s.diskBytes() + " bytes is not 0 or a whole number of 4KiB blocks of at least 1MiB;"
+                    + " write e.g. 64MiB, or 0 for no disk");
+        }
     }
 
     private static void backup(Checks c, BackupConfig b) throws ConfigException {

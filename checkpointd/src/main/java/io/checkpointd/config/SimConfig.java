@@ -14,7 +14,21 @@ package io.checkpointd.config;
  *                            {@link #KEY_SLOT_BYTES} each
  */
 public record SimConfig(long ramBytes, int pageSizeBytes, long dirtyPagesPerSecond, long hotSetBytes,
-                        double hotFraction, int writerThreads, int servicePort, int keys) {
+                        double hotFraction, int writerThreads, int servicePort, int keys, long diskBytes) {
+
+    /** The guest's disk, which its service appends a log to; 0 for none. 1 MiB to 64 GiB, whole 4 KiB blocks. */
+    static final Range DISK_BYTES = Range.bytes(0, 64L << 30);
+
+    public SimConfig(long ramBytes, int pageSizeBytes, long dirtyPagesPerSecond, long hotSetBytes, double hotFraction,
+                     int writerThreads, int servicePort, int keys) {
+        this(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes, hotFraction, writerThreads, servicePort, keys,
+                64L << 20);
+    }
+
+    public SimConfig withDiskBytes(long diskBytes) {
+        return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes, hotFraction, writerThreads,
+                servicePort, keys, diskBytes);
+    }
 
     /**
      * Bytes of guest memory the service uses per key. The service lays its keys out in slots of this
@@ -31,7 +45,7 @@ public record SimConfig(long ramBytes, int pageSizeBytes, long dirtyPagesPerSeco
     static final Range KEYS = Range.count(1, 1_000_000);
 
     public static SimConfig defaults() {
-        return new SimConfig(256L << 20, 4 << 10, 20_000, 32L << 20, 0.9, 1, 7420, 4096);
+        return new SimConfig(256L << 20, 4 << 10, 20_000, 32L << 20, 0.9, 1, 7420, 4096, 64L << 20);
     }
 
     public long pageCount() {
@@ -40,41 +54,41 @@ public record SimConfig(long ramBytes, int pageSizeBytes, long dirtyPagesPerSeco
 
     public SimConfig withRamBytes(long ramBytes) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withPageSizeBytes(int pageSizeBytes) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withDirtyPagesPerSecond(long dirtyPagesPerSecond) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withHotSetBytes(long hotSetBytes) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withHotFraction(double hotFraction) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withWriterThreads(int writerThreads) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withServicePort(int servicePort) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 
     public SimConfig withKeys(int keys) {
         return new SimConfig(ramBytes, pageSizeBytes, dirtyPagesPerSecond, hotSetBytes,
-                hotFraction, writerThreads, servicePort, keys);
+                hotFraction, writerThreads, servicePort, keys, diskBytes);
     }
 }

@@ -2,6 +2,7 @@ package io.checkpointd.primary;
 
 import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyPageSet;
+import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.WorkingSet;
@@ -52,6 +53,12 @@ public final class EpochLoop implements Agent {
     private boolean stalled;
     private boolean wasReady;
     private PreCopy preCopy;
+    private EpochWriteLog diskLog; // null: the guest has no mirrored disk
+
+    /** The guest's disk changes go out with the checkpoints; full checkpoints then carry the whole image. */
+    void attachDisk(EpochWriteLog log) {
+        this.diskLog = log;
+    }
 
     EpochLoop(ProtectedDomain domain, ReplicationLink link, OutputCommit output, StagingPool pool, CheckpointSink sink,
               CheckpointProgress progress, PrimaryMetrics metrics, DirtyStats dirtyStats, InitialSyncStats syncStats,
@@ -133,6 +140,8 @@ public final class EpochLoop implements Agent {
     }
 
     private void startPreCopy() {
+        // Writes made before the image is read are in the image: close them under a number of their own.
+        long discarded = diskLog == null ? -1 : nextEpoch++;
         long epoch = nextEpoch++;
         long pages = domain.memory().pageCount();
         LOG.info("{}: backup connected; epoch {} is a full checkpoint, pre-copied while the guest runs",
@@ -141,6 +150,9 @@ public final class EpochLoop implements Agent {
         domain.pause();
         try {
             tracker.collect();
+            if (diskLog != null) {
+                diskLog.closeEpoch(discarded);
+            }
         } finally {
             domain.resume();
         }
@@ -227,6 +239,7 @@ public final class EpochLoop implements Agent {
             staging.copyFrom(domain.memory().segment(), dirty);
             copiedNs = clock.nanoTime();
             staging.deviceState = domain.captureDeviceState();
+            staging.diskWrites = diskLog == null ? null : diskLog.closeEpoch(epoch);
             output.barrier(epoch);
             capturedNs = clock.nanoTime();
         } finally {
@@ -260,6 +273,9 @@ public final class EpochLoop implements Agent {
         nextCheckpointNs = nowNs + epochIntervalNs;
         progress.onStaged(epoch, resumedNs);
         sink.submit(staging);
+        if (staging.diskWrites != null && staging.diskWrites.overflowed()) {
+            link.drop("the disk changes of epoch " + epoch + " outgrew the write log; the backup's disk needs a full copy");
+        }
     }
 
     /** The epoch the next checkpoint will get. */

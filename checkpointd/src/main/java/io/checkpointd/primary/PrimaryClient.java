@@ -316,6 +316,15 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     }
 
     @Override
+    public void drop(String reason) {
+        Channel ch = channel;
+        if (ch != null && ch.isActive()) {
+            LOG.error("dropping the connection to backup {} to re-synchronise: {}", backupLabel, reason);
+            ch.close();
+        }
+    }
+
+    @Override
     public boolean awaitWritable(long gen) throws InterruptedException {
         synchronized (writability) {
             while (true) {

@@ -6,7 +6,9 @@ import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.ReplicationConfig;
 import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
+import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.sim.SimDescription;
+import io.checkpointd.sim.SimDisk;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.TrackerChoice;
@@ -57,6 +59,9 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final AgentRunner epochRunner;
     private final HeartbeatChannel heartbeats;
     private final DirtyTracker tracker;
+    private final EpochWriteLog diskLog;
+    /** The guest's disk changes one epoch may hold before the backup needs a full copy of the disk. */
+    private static final long MAX_HELD_DISK_BYTES = 256L << 20;
 
     private PrimaryDaemon(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
         this.config = config;
@@ -67,7 +72,11 @@ public final class PrimaryDaemon implements AutoCloseable {
                 Tags.of("domain", domain));
         egress = new HeldEgress(network.loop(), outputBuffer, network::sendReleased, clock,
                 config.netBuffer().outputCommit());
-        guest = SimGuest.start(domain, config.sim(), runDir.resolve(domain + ".ram"), network);
+        diskLog = config.sim().diskBytes() == 0 ? null
+                : new EpochWriteLog(MAX_HELD_DISK_BYTES, registry, Tags.of("domain", domain));
+        Path diskImage = runDir.resolve(domain + ".disk");
+        SimDisk disk = diskLog == null ? null : SimDisk.open(diskImage, config.sim().diskBytes(), diskLog);
+        guest = SimGuest.start(domain, config.sim(), runDir.resolve(domain + ".ram"), network, disk);
         try {
             tracker = chooseTracker(config, guest);
         } catch (RuntimeException e) {
@@ -94,9 +103,16 @@ public final class PrimaryDaemon implements AutoCloseable {
                 backupMonitor, heartbeats);
         sender = new CheckpointSender(domain, client, pool, guest.memory(), metrics, rc.batchPages(),
                 rc.compression() == Compression.LZ4).start();
+        boolean live = config.epoch().liveFullSync() || disk != null;
+        if (!config.epoch().liveFullSync() && disk != null) {
+            LOG.info("{}: full checkpoints are taken live anyway: a guest with a mirrored disk needs it", domain);
+        }
         EpochLoop loop = new EpochLoop(guest, client, egress, pool, sender, progress, metrics, dirtyStats, syncStats,
-                clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), config.epoch().liveFullSync(),
-                config.preCopy(), tracker);
+                clock, config.epoch().intervalNs(), config.epoch().maxInFlight(), live, config.preCopy(), tracker);
+        if (disk != null) {
+            loop.attachDisk(diskLog);
+            sender.attachDisk(diskImage, config.sim().diskBytes());
+        }
         client.start();
         epochRunner = new AgentRunner(loop, clock).start();
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, service on udp {}, backup {}", domain,
@@ -162,6 +178,9 @@ public final class PrimaryDaemon implements AutoCloseable {
         client.close();
         network.close();
         egress.close();
+        if (diskLog != null) {
+            diskLog.close();
+        }
         if (tracker != guest.dirtyTracker()) {
             tracker.close();
         }

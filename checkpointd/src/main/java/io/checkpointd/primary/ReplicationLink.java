@@ -29,6 +29,9 @@ interface ReplicationLink {
 
     void flush(long generation);
 
+    /** Gives up the current connection (it reconnects and re-synchronises fully); {@code reason} is logged. */
+    void drop(String reason);
+
     /** Waits until the socket can take more (back-pressure); returns false if the connection went away. */
     boolean awaitWritable(long generation) throws InterruptedException;
 }

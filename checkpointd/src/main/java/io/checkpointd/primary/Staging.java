@@ -1,6 +1,7 @@
 package io.checkpointd.primary;
 
 import io.checkpointd.dirty.DirtyPageSet;
+import io.checkpointd.disk.EpochWrites;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -22,6 +23,8 @@ final class Staging implements AutoCloseable {
     boolean continuesPreCopy;
     long linkGeneration;
     byte[] deviceState = new byte[0];
+    /** The guest's disk changes of this epoch, in order; null when the guest has no mirrored disk. */
+    EpochWrites diskWrites;
     long pauseStartNs;
     long resumedNs;
 

@@ -26,12 +26,14 @@ final class KvService implements Runnable {
     private final ExactTracker tracker;
     private final GuestNic nic;
     private final int pageSizeBytes;
+    private final SimDisk disk; // null: the guest has no disk
     private final BlockingQueue<Inbound> ring;
     private final AtomicLong ringDrops = new AtomicLong();
     private volatile boolean running = true;
 
     KvService(MemorySegment ram, KvLayout layout, Safepoint safepoint, ExactTracker tracker, GuestNic nic,
-              int pageSizeBytes, int ringSlots) {
+              int pageSizeBytes, int ringSlots, SimDisk disk) {
+        this.disk = disk;
         this.ram = ram;
         this.layout = layout;
         this.safepoint = safepoint;
@@ -86,6 +88,11 @@ final class KvService implements Runnable {
             layout.set(ram, request.key(), request.value());
             tracker.markDirty(layout.slotOffset(request.key()) / pageSizeBytes);
             value = request.value();
+            if (disk != null) {
+                // Where the record goes derives from state in RAM, so a restored guest continues the log
+                // exactly where its checkpoint left it.
+                disk.log(layout.served(ram), request.key(), value);
+            }
         } else if (request.op() == KvProtocol.OP_GET) {
             value = layout.valueOf(ram, request.key());
         } else {

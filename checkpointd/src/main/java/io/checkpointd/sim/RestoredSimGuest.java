@@ -29,12 +29,15 @@ public final class RestoredSimGuest implements AutoCloseable {
     }
 
     public static RestoredSimGuest start(String domain, SimDescription description, Path replicaRamFile,
-                                         byte[] deviceState, EventLoop loop, MeterRegistry registry)
+                                         byte[] deviceState, Path diskImage, EventLoop loop, MeterRegistry registry)
             throws IOException {
         SimNetwork network = new SimNetwork(loop);
         OutputBuffer buffer = new OutputBuffer(1 << 20, 1024, registry, Tags.of("domain", domain, "role", "restored"));
         HeldEgress egress = new HeldEgress(loop, buffer, network::sendReleased, NanoClock.SYSTEM, false);
-        SimGuest guest = SimGuest.restore(domain, description.sim(), replicaRamFile, deviceState, network);
+        // The disk replica becomes the guest's disk; unprotected from here on, nothing is mirrored.
+        SimDisk disk = diskImage == null ? null
+                : SimDisk.open(diskImage, description.diskBytes(), io.checkpointd.disk.WriteListener.NONE);
+        SimGuest guest = SimGuest.restore(domain, description.sim(), replicaRamFile, deviceState, network, disk);
         InetSocketAddress address;
         try {
             address = network.bind(description.serviceHost(), description.servicePort(), egress, guest::receive);

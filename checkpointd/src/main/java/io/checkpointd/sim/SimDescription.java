@@ -9,11 +9,23 @@ import io.checkpointd.config.SimConfig;
  * What a backup needs to start a sim guest after failover, sent in HELLO: the guest's shape and workload
  * and the address its service answers on (the backup takes that address over). JSON.
  */
-public record SimDescription(String driver, SimConfig sim, String serviceHost, int servicePort) {
+public record SimDescription(String driver, SimConfig sim, String serviceHost, int servicePort, long diskBytes) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public SimDescription(SimConfig sim, String serviceHost, int servicePort) {
-        this("sim", sim, serviceHost, servicePort);
+        this("sim", sim, serviceHost, servicePort, sim.diskBytes());
+    }
+
+    /**
+     * The disk size any description states in its top-level {@code diskBytes} field (the backup reads it
+     * without knowing the driver); 0 when there is none.
+     */
+    public static long diskBytesOf(String descriptionJson) {
+        try {
+            return JSON.readTree(descriptionJson).path("diskBytes").asLong(0);
+        } catch (JsonProcessingException e) {
+            return 0;
+        }
     }
 
     public HostPort service() {

@@ -35,8 +35,10 @@ public final class SimGuest implements ProtectedDomain {
     private final KvService service;
     private final List<DirtyingWorkload> workloads = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final SimDisk disk;
 
-    private SimGuest(String name, SimConfig config, Path ramFile, GuestNic nic) throws IOException {
+    private SimGuest(String name, SimConfig config, Path ramFile, GuestNic nic, SimDisk disk) throws IOException {
+        this.disk = disk;
         this.name = name;
         this.config = config;
         MemorySegment ram = MappedFiles.mapReadWrite(ramFile, config.ramBytes(), arena);
@@ -51,12 +53,18 @@ public final class SimGuest implements ProtectedDomain {
             DirtyingWorkload.fillLikeUsedMemory(ram.asSlice(layout.regionBytes()), 1);
         }
         layout.format(ram);
-        this.service = new KvService(ram, layout, safepoint, tracker, nic, config.pageSizeBytes(), RING_SLOTS);
+        this.service = new KvService(ram, layout, safepoint, tracker, nic, config.pageSizeBytes(), RING_SLOTS, disk);
     }
 
     /** Starts a fresh guest whose RAM lives in {@code ramFile} (created or reused). */
     public static SimGuest start(String name, SimConfig config, Path ramFile, GuestNic nic) throws IOException {
-        SimGuest guest = new SimGuest(name, config, ramFile, nic);
+        return start(name, config, ramFile, nic, null);
+    }
+
+    /** As above, with a disk the service logs its updates to ({@code disk} is closed with the guest). */
+    public static SimGuest start(String name, SimConfig config, Path ramFile, GuestNic nic, SimDisk disk)
+            throws IOException {
+        SimGuest guest = new SimGuest(name, config, ramFile, nic, disk);
         guest.startThreads();
         return guest;
     }
@@ -64,13 +72,19 @@ public final class SimGuest implements ProtectedDomain {
     /** Starts a guest from a backup's replica RAM file and the device state committed with it. */
     public static SimGuest restore(String name, SimConfig config, Path replicaRamFile, byte[] deviceState,
                                    GuestNic nic) throws IOException {
+        return restore(name, config, replicaRamFile, deviceState, nic, null);
+    }
+
+    /** Restores with the disk replica as the guest's disk. */
+    public static SimGuest restore(String name, SimConfig config, Path replicaRamFile, byte[] deviceState,
+                                   GuestNic nic, SimDisk disk) throws IOException {
         SimDeviceState state = SimDeviceState.decode(deviceState);
         SimDeviceState expected = new SimDeviceState(config.ramBytes(), config.pageSizeBytes(), config.keys());
         if (!state.equals(expected)) {
             throw new IllegalArgumentException("replica was taken from a guest shaped " + state
                     + " but this guest is configured as " + expected);
         }
-        return start(name, config, replicaRamFile, nic);
+        return start(name, config, replicaRamFile, nic, disk);
     }
 
     private void startThreads() {
@@ -140,5 +154,12 @@ public final class SimGuest implements ProtectedDomain {
             }
         }
         arena.close();
+        if (disk != null) {
+            try {
+                disk.close();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 }

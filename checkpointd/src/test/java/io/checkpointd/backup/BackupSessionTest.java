@@ -59,7 +59,7 @@ class BackupSessionTest {
     /** A server whose domains must never fail over in these tests. */
     static BackupServer server(Path dir, BackupMetrics metrics) {
         return new BackupServer(dir, metrics, 1 << 20, FailureDetectorConfig.defaults(),
-                (domain, description, replica, device) -> {
+                (domain, description, replica, device, disk) -> {
                     throw new AssertionError("no failover expected");
                 }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
     }

@@ -30,7 +30,7 @@ class ConfigLoaderTest {
             "replication.max-frame", "replication.connect-timeout",
             "net-buffer.output-commit", "net-buffer.max-held", "net-buffer.max-held-frames",
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
-            "sim.service-port", "sim.keys",
+            "sim.service-port", "sim.keys", "sim.disk",
             "backup.dir",
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
             "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",

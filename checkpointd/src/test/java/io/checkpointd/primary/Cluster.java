@@ -5,6 +5,7 @@ import io.checkpointd.backup.BackupServer;
 import io.checkpointd.backup.FailoverController;
 import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.net.HeldEgress;
@@ -26,7 +27,9 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -52,13 +55,15 @@ final class Cluster implements AutoCloseable {
     static final long RAM = 512L * PAGE;
     static final int KEYS = 64;
     static final String DOMAIN = "test";
+    /** The guest's mirrored disk: each request appends a 32-byte record. */
+    static final long DISK = 1L << 20;
 
     /** A reply the client received: key {@code key} held {@code value}, produced in epoch {@code epoch}. */
     record Reply(int key, long value, long epoch) {
     }
 
     /** What the backup started after a failover. */
-    record Restored(byte[] ram, String deviceState) {
+    record Restored(byte[] ram, String deviceState, byte[] disk) {
         long valueOf(int key) {
             return ByteBuffer.wrap(ram).order(java.nio.ByteOrder.nativeOrder()).getLong(key * PAGE);
         }
@@ -90,6 +95,11 @@ final class Cluster implements AutoCloseable {
     private final CheckpointSender sender;
     final EpochLoop loop;
     private long primaryNowNs;
+    private final Path diskImage;
+    private final FileChannel disk;
+    private final EpochWriteLog diskLog;
+    private final Map<Long, byte[]> diskAtEpoch = new ConcurrentHashMap<>();
+    private long diskRecords;
 
     /** Full checkpoints are taken live, as the daemon does by default. */
     Cluster(Transport transport, Path dir) throws IOException {
@@ -107,21 +117,28 @@ final class Cluster implements AutoCloseable {
         primaryHeartbeats = transport.isSocket() ? HeartbeatChannel.open(heartbeatLoops, "127.0.0.1", 0,
                 DETECTION.heartbeatIntervalNs(), token, System::nanoTime, monitor) : null;
         Hello hello = new Hello(FrameCodec.PROTOCOL_VERSION, DOMAIN, RAM, PAGE,
-                primaryHeartbeats == null ? 0 : primaryHeartbeats.localPort(), token, "test guest");
+                primaryHeartbeats == null ? 0 : primaryHeartbeats.localPort(), token, "{\"diskBytes\": " + DISK + "}");
+        diskImage = dir.resolve("primary.disk");
+        disk = FileChannel.open(diskImage, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        disk.write(ByteBuffer.wrap(new byte[1]), DISK - 1);
+        diskLog = new EpochWriteLog(64L << 20, new SimpleMeterRegistry(), Tags.empty());
         client = new PrimaryClient(primaryLoops, transport, backupAddress, p -> p.addLast(new FaultInjector(faults::get)), hello,
                 progress, egress, metrics, System::nanoTime, TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(5),
                 4 << 20, 64, DETECTION, monitor, primaryHeartbeats);
         sender = new CheckpointSender(DOMAIN, client, pool, domain.memory(), metrics, 8, true).start();
         loop = new EpochLoop(domain, client, egress, pool, sender, progress, metrics, new DirtyStats(),
                 new InitialSyncStats(), () -> primaryNowNs, 1, 4, true);
+        loop.attachDisk(diskLog);
+        sender.attachDisk(diskImage, DISK);
         client.start();
     }
 
     void startBackup(Path backupDir, SocketAddress address) {
         backupLoops = transport.newGroup(1);
         backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
-        FailoverController.Restorer restorer = (domainName, description, replica, deviceState) -> {
-            restored.add(new Restored(Files.readAllBytes(replica), new String(deviceState, StandardCharsets.US_ASCII)));
+        FailoverController.Restorer restorer = (domainName, description, replica, deviceState, diskImage) -> {
+            restored.add(new Restored(Files.readAllBytes(replica), new String(deviceState, StandardCharsets.US_ASCII),
+                    diskImage == null ? null : Files.readAllBytes(diskImage)));
             return () -> { };
         };
         backup = new BackupServer(backupDir, backupMetrics, 1 << 20, DETECTION, restorer, new SimpleMeterRegistry(),
@@ -145,8 +162,35 @@ final class Cluster implements AutoCloseable {
         long value = ++values[key];
         long epoch = loop.nextEpoch();
         domain.set(key, value);
+        logToDisk(key, value);
         ByteBuf reply = Unpooled.buffer(20).writeInt(key).writeLong(value).writeLong(epoch);
         egress.transmit(reply);
+    }
+
+    /** The guest appends a record to its disk: written through to the image and into the write log. */
+    private void logToDisk(int key, long value) {
+        ByteBuf record = Unpooled.buffer(32).writeLong(++diskRecords).writeInt(key).writeLong(value).writeZero(12);
+        long offset = (diskRecords * 32) % DISK;
+        try {
+            disk.write(record.nioBuffer(), offset);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        diskLog.onWrite(offset, record);
+        record.release();
+    }
+
+    /** The guest's disk image as it was when checkpoint {@code epoch} was taken. */
+    byte[] diskAt(long epoch) {
+        return diskAtEpoch.get(epoch);
+    }
+
+    private byte[] diskNow() {
+        try {
+            return Files.readAllBytes(diskImage);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     void requests(int count) {
@@ -172,9 +216,17 @@ final class Cluster implements AutoCloseable {
     long checkpoint() throws InterruptedException {
         long epoch = loop.nextEpoch();
         memoryAtEpoch.put(epoch, domain.snapshot());
+        diskAtEpoch.put(epoch, diskNow());
         primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
         if (loop.doWork(primaryNowNs) != 1) {
             throw new AssertionError("no checkpoint was taken");
+        }
+        if (loop.preCopying()) {
+            // A full checkpoint: its epoch is assigned now (the disk log may have taken a number first).
+            long full = loop.nextEpoch() - 1;
+            memoryAtEpoch.put(full, memoryAtEpoch.get(epoch));
+            diskAtEpoch.put(full, diskAtEpoch.get(epoch));
+            epoch = full;
         }
         while (loop.preCopying()) {
             primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
@@ -190,11 +242,11 @@ final class Cluster implements AutoCloseable {
      * rounds; returns its epoch. The memory recorded for it is the memory at its final pause.
      */
     long fullSyncLive(java.util.SplittableRandom random) throws InterruptedException {
-        long epoch = loop.nextEpoch();
         primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
         if (loop.doWork(primaryNowNs) != 1 || !loop.preCopying()) {
             throw new AssertionError("no pre-copy started");
         }
+        long epoch = loop.nextEpoch() - 1;
         int writes = 200;
         while (loop.preCopying()) {
             if (writes > 0) {
@@ -202,6 +254,7 @@ final class Cluster implements AutoCloseable {
                 writes -= 60;
             }
             memoryAtEpoch.put(epoch, domain.snapshot());
+            diskAtEpoch.put(epoch, diskNow());
             primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
             if (loop.doWork(primaryNowNs) == 0) {
                 Thread.sleep(1);
@@ -265,6 +318,12 @@ final class Cluster implements AutoCloseable {
         heartbeatLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
         egressLoop.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
         backup.close();
+        diskLog.close();
+        try {
+            disk.close();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         pool.close();
         domain.close();
     }

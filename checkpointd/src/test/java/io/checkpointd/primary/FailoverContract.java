@@ -61,6 +61,8 @@ abstract class FailoverContract {
         assertThat(restored.ram()).as("restored RAM is the primary's at checkpoint %d", epoch)
                 .isEqualTo(cluster.memoryAt(epoch));
         assertThat(restored.deviceState()).isEqualTo("device-state-" + epoch);
+        assertThat(restored.disk()).as("restored disk is the primary's image at checkpoint %d", epoch)
+                .isEqualTo(cluster.diskAt(epoch));
         cluster.drainEgress();
         for (Cluster.Reply reply : cluster.received) {
             assertThat(reply.epoch()).as("no reply of an uncommitted epoch left the primary").isLessThanOrEqualTo(epoch);

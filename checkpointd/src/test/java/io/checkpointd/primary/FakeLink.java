@@ -33,6 +33,7 @@ final class FakeLink implements ReplicationLink {
     @Override public boolean takeFullSyncRequest() { boolean f = fullSyncPending; fullSyncPending = false; return f; }
     @Override public long minimumNextEpoch() { return minimumNextEpoch; }
     @Override public void flush(long gen) { }
+    @Override public void drop(String reason) { ready = false; }
     @Override public boolean awaitWritable(long gen) { return gen == generation && ready; }
 
     @Override
