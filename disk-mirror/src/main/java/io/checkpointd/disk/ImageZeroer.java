@@ -73,6 +73,11 @@ public final class ImageZeroer implements AutoCloseable {
         return new ImageZeroer(channel, image, fd);
     }
 
+    /** An instance that always writes zeroes: for tests of that path. */
+    static ImageZeroer writingZeroes(Path image, FileChannel channel) {
+        return new ImageZeroer(channel, image, -1);
+    }
+
     /**
      * Makes {@code length} bytes at {@code offset} read as zeroes. The file never grows: a range past its
      * end must be rejected by the caller.

@@ -47,7 +47,7 @@ class MirroringEndToEndTest {
 
     @BeforeEach
     void setUp(TestInfo test) throws IOException {
-        QemuTools.assumeInstalled(test.getDisplayName());
+        QemuTools.assumeInstalled(test);
         primaryImage = Images.create(dir.resolve("primary.img"), SIZE);
         backupDir = dir.resolve("backup");
         writeLog = new EpochWriteLog(64 << 20, registry, Tags.of("disk", "vda"));

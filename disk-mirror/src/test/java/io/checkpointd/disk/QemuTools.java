@@ -1,6 +1,7 @@
 package io.checkpointd.disk;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.TestInfo;
 
 import java.io.File;
 import java.io.IOException;
@@ -33,7 +34,9 @@ public final class QemuTools {
     }
 
     /** Aborts the calling test (reported as skipped) when qemu-io or qemu-img is missing. */
-    public static void assumeInstalled(String test) {
+    public static void assumeInstalled(TestInfo info) {
+        String test = info.getTestClass().map(Class::getSimpleName).orElse("?") + "."
+                + info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("?") + " " + info.getDisplayName();
         for (String tool : List.of("qemu-io", "qemu-img")) {
             if (find(tool).isEmpty()) {
                 System.err.println("SKIPPED " + test + ": " + tool + " not installed (scripts/install-test-deps qemu-utils)");

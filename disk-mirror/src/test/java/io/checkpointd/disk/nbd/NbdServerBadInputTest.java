@@ -46,7 +46,7 @@ class NbdServerBadInputTest {
 
     @BeforeEach
     void setUp(TestInfo test) throws IOException {
-        QemuTools.assumeInstalled(test.getDisplayName());
+        QemuTools.assumeInstalled(test);
         image = dir.resolve("disk.img");
         Files.write(image, Images.filled(SIZE, FILL));
     }
