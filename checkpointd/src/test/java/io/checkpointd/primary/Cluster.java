@@ -100,6 +100,8 @@ final class Cluster implements AutoCloseable {
     private final EpochWriteLog diskLog;
     private final Map<Long, byte[]> diskAtEpoch = new ConcurrentHashMap<>();
     private long diskRecords;
+    private final Map<Long, String> deviceStateAtEpoch = new ConcurrentHashMap<>();
+    private int captures; // TestDomain numbers its device states by capture
 
     /** Full checkpoints are taken live, as the daemon does by default. */
     Cluster(Transport transport, Path dir) throws IOException {
@@ -180,6 +182,11 @@ final class Cluster implements AutoCloseable {
         record.release();
     }
 
+    /** The device state checkpoint {@code epoch} captured. */
+    String deviceStateAt(long epoch) {
+        return deviceStateAtEpoch.get(epoch);
+    }
+
     /** The guest's disk image as it was when checkpoint {@code epoch} was taken. */
     byte[] diskAt(long epoch) {
         return diskAtEpoch.get(epoch);
@@ -228,6 +235,7 @@ final class Cluster implements AutoCloseable {
             diskAtEpoch.put(full, diskAtEpoch.get(epoch));
             epoch = full;
         }
+        deviceStateAtEpoch.put(epoch, "device-state-" + (++captures));
         while (loop.preCopying()) {
             primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
             if (loop.doWork(primaryNowNs) == 0) {
@@ -247,6 +255,7 @@ final class Cluster implements AutoCloseable {
             throw new AssertionError("no pre-copy started");
         }
         long epoch = loop.nextEpoch() - 1;
+        deviceStateAtEpoch.put(epoch, "device-state-" + (++captures));
         int writes = 200;
         while (loop.preCopying()) {
             if (writes > 0) {
