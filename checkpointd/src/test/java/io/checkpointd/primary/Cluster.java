@@ -49,8 +49,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * pipeline. The backup runs on a fake clock, so a failover happens exactly when the test says.
  */
 final class Cluster implements AutoCloseable {
+    // The backup runs on the fake clock, so its dead-after costs no waiting; the primary uses the real clock,
+    // and a generous dead-after keeps a briefly busy backup (commit, fsync, a loaded CI host) from being dropped.
     static final FailureDetectorConfig DETECTION = new FailureDetectorConfig(
-            TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(60), TimeUnit.MILLISECONDS.toNanos(200));
+            TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(500), TimeUnit.SECONDS.toNanos(3));
     static final int PAGE = 4096;
     static final long RAM = 512L * PAGE;
     static final int KEYS = 64;
