@@ -62,6 +62,8 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final EpochWriteLog diskLog;
     /** The guest's disk changes one epoch may hold before the backup needs a full copy of the disk. */
     private static final long MAX_HELD_DISK_BYTES = 256L << 20;
+    /** Staging reserved per in-flight checkpoint at start (32 MiB of 4 KiB pages); beyond it, buffers grow. */
+    private static final long RESERVED_STAGING_PAGES = 8192;
 
     private PrimaryDaemon(CheckpointdConfig config, MeterRegistry registry, Path runDir) throws IOException {
         this.config = config;
@@ -87,6 +89,7 @@ public final class PrimaryDaemon implements AutoCloseable {
         metrics = new PrimaryMetrics(registry, domain, tracker.name());
         serviceAddress = network.bind("127.0.0.1", config.sim().servicePort(), egress, guest::receive);
         pool = new StagingPool(config.sim().pageSizeBytes());
+        pool.reserve(config.epoch().maxInFlight(), (int) Math.min(guest.memory().pageCount(), RESERVED_STAGING_PAGES));
         ReplicationConfig rc = config.replication();
         FailureDetectorConfig detection = config.failureDetector();
         long sessionToken = new SecureRandom().nextLong();

@@ -53,6 +53,11 @@ final class Staging implements AutoCloseable {
         pageCount = filled;
     }
 
+    /** Grows to hold {@code pages} pages now, outside any pause (allocation zeroes and faults the memory in). */
+    void reserve(int pages) {
+        ensureCapacity(pages);
+    }
+
     private void ensureCapacity(int count) {
         if (pageNumbers.length >= count) {
             return;

@@ -22,6 +22,21 @@ final class StagingPool implements AutoCloseable {
         this.pageSizeBytes = pageSizeBytes;
     }
 
+    /**
+     * Creates {@code buffers} staging buffers of {@code pages} pages each, before any pause: without this the
+     * first epochs allocate (and zero, and fault in) their buffers while the guest is stopped.
+     */
+    void reserve(int buffers, int pages) {
+        for (int i = 0; i < buffers; i++) {
+            Staging s = new Staging(pageSizeBytes);
+            s.reserve(pages);
+            synchronized (all) {
+                all.add(s);
+            }
+            free.add(s);
+        }
+    }
+
     /** Called by the epoch loop only. */
     Staging acquire() {
         Staging s = free.poll();
