@@ -156,9 +156,6 @@ public final class FailoverController implements AutoCloseable {
         return outcome;
     }
 
-    public boolean isArmed() {
-        return armed;
-    }
 
     public PeerMonitor monitor() {
         return monitor;

@@ -34,7 +34,6 @@ public final class PrimaryMetrics {
     final AtomicLong lastCommittedEpoch = new AtomicLong();
     final Histogram pauseNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
     final Histogram ackNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
-    final Histogram dirtyPagesPerEpoch = new SynchronizedHistogram(3);
 
     final DirtyRateMetrics dirtyRates;
 
@@ -93,7 +92,6 @@ public final class PrimaryMetrics {
         pauseTimer.record(pauseNanos, TimeUnit.NANOSECONDS);
         pauseNs.recordValue(Math.min(pauseNanos, MAX_TRACKED_NS));
         dirtyPages.record(dirty);
-        dirtyPagesPerEpoch.recordValue(dirty);
     }
 
     void recordAck(long ackNanos) {
@@ -113,9 +111,6 @@ public final class PrimaryMetrics {
         return ackNs;
     }
 
-    public Histogram dirtyPagesHistogram() {
-        return dirtyPagesPerEpoch;
-    }
 
     public long committed() {
         return (long) checkpointsCommitted.count();

@@ -61,11 +61,6 @@ final class StagingPool implements AutoCloseable {
         free.add(staging);
     }
 
-    int allocated() {
-        synchronized (all) {
-            return all.size();
-        }
-    }
 
     @Override
     public void close() {
