@@ -9,7 +9,8 @@ import java.util.Objects;
  */
 public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, ReplicationConfig replication,
                                 NetBufferConfig netBuffer, SimConfig sim, BackupConfig backup,
-                                FailureDetectorConfig failureDetector, PreCopyConfig preCopy, MetricsConfig metrics) {
+                                FailureDetectorConfig failureDetector, PreCopyConfig preCopy, MetricsConfig metrics,
+                                LibvirtConfig libvirt) {
 
     public CheckpointdConfig {
         Objects.requireNonNull(domain, "domain");
@@ -21,48 +22,64 @@ public record CheckpointdConfig(DomainConfig domain, EpochConfig epoch, Replicat
         Objects.requireNonNull(failureDetector, "failureDetector");
         Objects.requireNonNull(preCopy, "preCopy");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(libvirt, "libvirt");
     }
 
     /** Every value at its default: what an empty or absent config file means. Valid. */
     public static CheckpointdConfig defaults() {
         return new CheckpointdConfig(DomainConfig.defaults(), EpochConfig.defaults(), ReplicationConfig.defaults(),
                 NetBufferConfig.defaults(), SimConfig.defaults(), BackupConfig.defaults(),
-                FailureDetectorConfig.defaults(), PreCopyConfig.defaults(), MetricsConfig.defaults());
+                FailureDetectorConfig.defaults(), PreCopyConfig.defaults(), MetricsConfig.defaults(),
+                LibvirtConfig.defaults());
     }
 
     public CheckpointdConfig withDomain(DomainConfig domain) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withEpoch(EpochConfig epoch) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withReplication(ReplicationConfig replication) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withNetBuffer(NetBufferConfig netBuffer) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withSim(SimConfig sim) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withBackup(BackupConfig backup) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withFailureDetector(FailureDetectorConfig failureDetector) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withPreCopy(PreCopyConfig preCopy) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 
     public CheckpointdConfig withMetrics(MetricsConfig metrics) {
-        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics);
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
+    }
+
+    public CheckpointdConfig withLibvirt(LibvirtConfig libvirt) {
+        return new CheckpointdConfig(domain, epoch, replication, netBuffer, sim, backup, failureDetector, preCopy, metrics,
+                libvirt);
     }
 }

@@ -34,7 +34,8 @@ final class ConfigMapper {
                 backup(top.section("backup"), d.backup(), baseDir),
                 failureDetector(top.section("failure-detector"), d.failureDetector()),
                 preCopy(top.section("pre-copy"), d.preCopy()),
-                metrics(top.section("metrics"), d.metrics()));
+                metrics(top.section("metrics"), d.metrics()),
+                libvirt(top.section("libvirt"), d.libvirt(), baseDir));
         top.rejectUnknownKeys();
         return config;
     }
@@ -127,6 +128,20 @@ final class ConfigMapper {
 
     private static BackupConfig backup(YamlSection s, BackupConfig d, Path baseDir) throws ConfigException {
         BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir));
+        s.rejectUnknownKeys();
+        return c;
+    }
+
+    private static LibvirtConfig libvirt(YamlSection s, LibvirtConfig d, Path baseDir) throws ConfigException {
+        String image = s.optionalText("disk-image", d.hasDisk() ? d.diskImage().toString() : "").strip();
+        LibvirtConfig c = new LibvirtConfig(
+                s.text("uri", d.uri()),
+                s.optionalText("tap", d.tap()),
+                image.isEmpty() ? null : baseDir.resolve(image).normalize(),
+                s.optionalText("guest-ipv4", d.guestIpv4()),
+                s.text("qemu-user", d.qemuUser()),
+                s.path("run-dir", d.runDir(), baseDir),
+                s.optionalText("restored-name", d.restoredName()));
         s.rejectUnknownKeys();
         return c;
     }

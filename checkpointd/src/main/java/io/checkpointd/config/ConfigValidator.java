@@ -28,6 +28,7 @@ public final class ConfigValidator {
         backup(checks, config.backup());
         failureDetector(checks, config.failureDetector());
         preCopy(checks, config.preCopy());
+        libvirt(checks, config.libvirt(), config.domain());
         // Last: these compare values already known to be in range.
         simCrossChecks(checks, config.sim());
         frameFitsBatch(checks, config.replication(), config.sim());
@@ -137,6 +138,31 @@ public final class ConfigValidator {
     private static void backup(Checks c, BackupConfig b) throws ConfigException {
         if (b.dir().toString().isEmpty()) {
             c.fail("backup.dir", "empty; write a directory, e.g. " + BackupConfig.defaults().dir());
+        }
+    }
+
+    private static void libvirt(Checks c, LibvirtConfig l, DomainConfig d) throws ConfigException {
+        if (l.uri().isBlank()) {
+            c.fail("libvirt.uri", "empty; write a libvirt URI, e.g. " + LibvirtConfig.defaults().uri());
+        }
+        if (l.tap().length() > LibvirtConfig.MAX_TAP_CHARS || l.tap().contains("/") || l.tap().contains(" ")) {
+            c.fail("libvirt.tap", "'" + l.tap() + "' is not an interface name (at most "
+                    + LibvirtConfig.MAX_TAP_CHARS + " characters, no '/' or spaces)");
+        }
+        if (!l.guestIpv4().isEmpty() && !l.guestIpv4().matches(
+                "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)")) {
+            c.fail("libvirt.guest-ipv4", "'" + l.guestIpv4() + "' is not an IPv4 address such as 10.0.0.2");
+        }
+        if (l.qemuUser().isBlank()) {
+            c.fail("libvirt.qemu-user", "empty; write the user QEMU runs as, e.g. libvirt-qemu (see user= in "
+                    + "/etc/libvirt/qemu.conf)");
+        }
+        if (l.restoredName().contains("/") || l.restoredName().length() > DomainConfig.MAX_NAME_CHARS) {
+            c.fail("libvirt.restored-name", "'" + l.restoredName() + "' is not a domain name (at most "
+                    + DomainConfig.MAX_NAME_CHARS + " characters, no '/')");
+        }
+        if (DomainConfig.LIBVIRT.equals(d.driver()) && l.hasDisk() && !l.diskImage().isAbsolute()) {
+            c.fail("libvirt.disk-image", "'" + l.diskImage() + "' is not an absolute path");
         }
     }
 

@@ -70,6 +70,15 @@ final class YamlSection {
         return value.asText();
     }
 
+    /** A string that may be empty, for settings where empty means "none" ({@code key: ""} or {@code key:}). */
+    String optionalText(String key, String defaultValue) throws ConfigException {
+        JsonNode value = lookUp(key);
+        if (value == null || isEmpty(value)) {
+            return value == null ? defaultValue : "";
+        }
+        return text(key, defaultValue);
+    }
+
     /** One of {@code choices}, matched ignoring case and returned as spelt in {@code choices}. */
     String choice(String key, String defaultValue, List<String> choices) throws ConfigException {
         String either = String.join(" or ", choices);

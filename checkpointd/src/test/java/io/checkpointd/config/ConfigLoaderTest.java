@@ -35,7 +35,9 @@ class ConfigLoaderTest {
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
             "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",
             "pre-copy.sigma-low", "pre-copy.sigma-high",
-            "metrics.enabled", "metrics.listen");
+            "metrics.enabled", "metrics.listen",
+            "libvirt.uri", "libvirt.tap", "libvirt.disk-image", "libvirt.guest-ipv4", "libvirt.qemu-user",
+            "libvirt.run-dir", "libvirt.restored-name");
 
     @TempDir
     Path dir;
