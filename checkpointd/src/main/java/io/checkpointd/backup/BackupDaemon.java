@@ -2,6 +2,8 @@ package io.checkpointd.backup;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.ReplicationConfig;
+import io.checkpointd.libvirt.LibvirtDescription;
+import io.checkpointd.libvirt.LibvirtRestorer;
 import io.checkpointd.sim.RestoredSimGuest;
 import io.checkpointd.sim.SimDescription;
 import io.checkpointd.util.NanoClock;
@@ -33,9 +35,13 @@ public final class BackupDaemon implements AutoCloseable {
 
     private BackupDaemon(CheckpointdConfig config, MeterRegistry registry) {
         metrics = new BackupMetrics(registry);
+        LibvirtRestorer libvirt = new LibvirtRestorer(config.libvirt(), guestNetwork.next(), registry);
+        // The primary's description says which driver runs the guest.
         FailoverController.Restorer restorer = (domain, description, replica, deviceState, diskImage) ->
-                RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState, diskImage,
-                        guestNetwork.next(), registry);
+                LibvirtDescription.describes(description)
+                        ? libvirt.restore(domain, description, replica, deviceState, diskImage)
+                        : RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState,
+                                diskImage, guestNetwork.next(), registry);
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
                 restorer, registry, NanoClock.SYSTEM);
         ReplicationConfig rc = config.replication();

@@ -30,6 +30,15 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", description = "Where replicas are kept (backup.dir).")
     Path dir;
 
+    @Option(names = "--tap", paramLabel = "NAME",
+            description = "Tap device a restored libvirt guest's network uses (libvirt.tap).")
+    String tap;
+
+    @Option(names = "--restored-name", paramLabel = "NAME",
+            description = "Name for a restored libvirt domain; needed when the primary runs on this host "
+                    + "(libvirt.restored-name).")
+    String restoredName;
+
     @Option(names = "--ready-file", paramLabel = "FILE", description = "Written once listening: the bound port.")
     Path readyFile;
 
@@ -45,6 +54,12 @@ final class BackupCommand implements Callable<Integer> {
             }
             if (dir != null) {
                 c = c.withBackup(c.backup().withDir(dir));
+            }
+            if (tap != null) {
+                c = c.withLibvirt(c.libvirt().withTap(tap));
+            }
+            if (restoredName != null) {
+                c = c.withLibvirt(c.libvirt().withRestoredName(restoredName));
             }
             return c;
         });

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
                 "Continuous checkpointing (Remus-style) high availability for virtual machines.",
                 "Every epoch the primary pauses the guest, copies its dirty pages, resumes it, and ships the",
                 "checkpoint to a backup; guest output is held until the backup has acknowledged it."},
-        subcommands = {DemoCommand.class, PrimaryCommand.class, BackupCommand.class, StatusCommand.class,
+        subcommands = {DemoCommand.class, ProtectCommand.class, PrimaryCommand.class, BackupCommand.class, StatusCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

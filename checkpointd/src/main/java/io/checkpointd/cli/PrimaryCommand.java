@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,6 +57,17 @@ final class PrimaryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(this::applyOverrides);
+        return run(config, metricsOptions, runDir, readyFile, summaryFile,
+                daemon -> daemon.serviceAddress().getPort() + "\n");
+    }
+
+    /**
+     * Runs a primary until SIGTERM or SIGINT; shared by {@code primary} and {@code protect}.
+     *
+     * @param readyContent what the ready file says once the daemon runs
+     */
+    static int run(CheckpointdConfig config, MetricsOptions metricsOptions, Path runDir, Path readyFile,
+                   Path summaryFile, Function<PrimaryDaemon, String> readyContent) throws Exception {
         Path dir = runDir != null ? Files.createDirectories(runDir) : Files.createTempDirectory("checkpointd-primary");
         if (runDir == null) {
             dir.toFile().deleteOnExit();
@@ -70,7 +82,7 @@ final class PrimaryCommand implements Callable<Integer> {
             throw e;
         }
         if (readyFile != null) {
-            Daemons.writeAtomically(readyFile, daemon.serviceAddress().getPort() + "\n");
+            Daemons.writeAtomically(readyFile, readyContent.apply(daemon));
         }
         Daemons.refreshEverySecond(summaryFile, () -> Summaries.primary(daemon));
         Daemons.runUntilStopped(() -> {
@@ -80,6 +92,7 @@ final class PrimaryCommand implements Callable<Integer> {
             daemon.close();
             if (runDir == null) {
                 Files.deleteIfExists(dir.resolve(config.domain().name() + ".ram"));
+                Files.deleteIfExists(dir.resolve(config.domain().name() + ".disk"));
             }
         }, summaryFile, () -> Summaries.primary(daemon));
         return 0;

@@ -23,7 +23,16 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     public static ChildProcess start(String name, Path log, List<String> args) throws IOException {
-        List<String> command = new ArrayList<>();
+        return startWrapped(name, log, List.of(), args);
+    }
+
+    /**
+     * Like {@link #start} behind a wrapper command, e.g. {@code ip netns exec NS} to run the child in a
+     * network namespace.
+     */
+    public static ChildProcess startWrapped(String name, Path log, List<String> wrapper, List<String> args)
+            throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("--sun-misc-unsafe-memory-access=allow");
@@ -41,6 +50,11 @@ public final class ChildProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** Waits for the child to exit by itself; returns its status, or -1 if it is still running at the deadline. */
+    public int awaitExit(long timeoutNs) throws InterruptedException {
+        return process.waitFor(timeoutNs, TimeUnit.NANOSECONDS) ? process.exitValue() : -1;
     }
 
     public boolean isAlive() {

@@ -270,7 +270,9 @@ public final class EpochLoop implements Agent {
             metrics.dirtyRates.publish(dirtyStats, domain.memory().pageSizeBytes(), workingSet.pagesInEveryEpoch());
         }
         lastCheckpointNs = nowNs;
-        nextCheckpointNs = nowNs + epochIntervalNs;
+        // The guest runs a whole interval between pauses, however long the pause took (Remus's epoch): a
+        // scan-tracked guest pausing for tens of milliseconds still makes progress at short intervals.
+        nextCheckpointNs = nowNs + (resumedNs - pauseStartNs) + epochIntervalNs;
         progress.onStaged(epoch, resumedNs);
         sink.submit(staging);
         if (staging.diskWrites != null && staging.diskWrites.overflowed()) {

@@ -1,0 +1,75 @@
+package io.checkpointd.cli;
+
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.DomainConfig;
+import io.checkpointd.config.HostPort;
+import io.checkpointd.libvirt.LibvirtAttachment;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "protect", mixinStandardHelpOptions = true,
+        description = {"Start a libvirt domain and protect it with continuous checkpoints to a backup.",
+                "The domain must be defined and shut off: QEMU connects to this daemon's network bridge and",
+                "disk server when it starts (see conf/libvirt/protected-domain.xml for what its XML needs).",
+                "Stopping protect (SIGTERM or SIGINT) stops the domain."})
+final class ProtectCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "DOMAIN", description = "The libvirt domain's name (domain.name).")
+    String domain;
+
+    @Mixin
+    ConfigOption configOption;
+
+    @Mixin
+    MetricsOptions metricsOptions;
+
+    @Option(names = "--backup", paramLabel = "HOST:PORT", converter = Converters.Address.class,
+            description = "The backup's replication address (replication.backup).")
+    HostPort backup;
+
+    @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
+            description = "Checkpoint interval, e.g. 100ms (epoch.interval).")
+    Long epochNs;
+
+    @Option(names = "--tap", paramLabel = "NAME", description = "Tap device for the guest's network (libvirt.tap).")
+    String tap;
+
+    @Option(names = "--disk-image", paramLabel = "FILE",
+            description = "Raw image served to the domain's NBD disk (libvirt.disk-image).")
+    Path diskImage;
+
+    @Option(names = "--ready-file", paramLabel = "FILE",
+            description = "Written once the domain runs under protection: QEMU's process id.")
+    Path readyFile;
+
+    @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
+    Path summaryFile;
+
+    @Override
+    public Integer call() throws Exception {
+        CheckpointdConfig config = configOption.load(this::applyOverrides);
+        return PrimaryCommand.run(config, metricsOptions, null, readyFile, summaryFile,
+                daemon -> ((LibvirtAttachment) daemon.guest()).qemuPid() + "\n");
+    }
+
+    CheckpointdConfig applyOverrides(CheckpointdConfig c) {
+        c = metricsOptions.applyOverrides(c);
+        c = c.withDomain(c.domain().withName(domain).withDriver(DomainConfig.LIBVIRT));
+        if (backup != null) {
+            c = c.withReplication(c.replication().withBackup(backup));
+        }
+        if (epochNs != null) {
+            c = c.withEpoch(c.epoch().withIntervalNs(epochNs));
+        }
+        if (tap != null) {
+            c = c.withLibvirt(c.libvirt().withTap(tap));
+        }
+        if (diskImage != null) {
+            c = c.withLibvirt(c.libvirt().withDiskImage(diskImage.toAbsolutePath()));
+        }
+        return c;
+    }
+}

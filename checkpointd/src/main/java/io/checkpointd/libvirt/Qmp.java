@@ -1,0 +1,81 @@
+package io.checkpointd.libvirt;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.libvirt.Domain;
+import org.libvirt.LibvirtException;
+
+/**
+ * QMP commands sent through libvirt ({@code virDomainQemuMonitorCommand}): what libvirt has no API for,
+ * here the device-only migration of QEMU-RECIPE.md. libvirt marks such a domain "tainted"; that is
+ * expected.
+ */
+final class Qmp {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Domain domain;
+    private final String domainName;
+
+    Qmp(Domain domain, String domainName) {
+        this.domain = domain;
+        this.domainName = domainName;
+    }
+
+    static ObjectNode args() {
+        return JSON.createObjectNode();
+    }
+
+    /** Runs {@code command}; returns its {@code return} value, or throws with QEMU's error description. */
+    JsonNode execute(String command, ObjectNode arguments) {
+        ObjectNode request = JSON.createObjectNode().put("execute", command);
+        if (arguments != null) {
+            request.set("arguments", arguments);
+        }
+        String reply;
+        try {
+            reply = domain.qemuMonitorCommand(request.toString(), 0);
+        } catch (LibvirtException e) {
+            throw new IllegalStateException(domainName + ": QMP " + command + " failed: " + e.getMessage(), e);
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(reply);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(domainName + ": QMP " + command + " answered unreadable JSON: " + reply, e);
+        }
+        if (node.has("error")) {
+            throw new IllegalStateException(domainName + ": QMP " + command + " refused: "
+                    + node.path("error").path("desc").asText(node.path("error").toString()));
+        }
+        return node.path("return");
+    }
+
+    /** Turns on the capability that makes a migration carry device state only (RAM is in a shared file). */
+    void ignoreSharedMemory() {
+        ObjectNode capability = args().put("capability", "x-ignore-shared").put("state", true);
+        ObjectNode arguments = args();
+        arguments.putArray("capabilities").add(capability);
+        execute("migrate-set-capabilities", arguments);
+    }
+
+    /** The path of the file behind QEMU's RAM object. */
+    String ramFile(String objectPath) {
+        return execute("qom-get", args().put("path", objectPath).put("property", "mem-path")).asText();
+    }
+
+    /** {@code query-migrate}'s status: none, setup, active, completed, failed, cancelled, ... */
+    String migrationStatus() {
+        return execute("query-migrate", null).path("status").asText("none");
+    }
+
+    JsonNode lastMigration() {
+        return execute("query-migrate", null);
+    }
+
+    /** {@code query-status}'s status: running, paused, postmigrate, inmigrate, prelaunch, ... */
+    String runState() {
+        return execute("query-status", null).path("status").asText();
+    }
+}

@@ -1,0 +1,37 @@
+package io.checkpointd.primary;
+
+import io.checkpointd.dirty.DirtyTracker;
+import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.net.HeldEgress;
+import java.nio.file.Path;
+
+/**
+ * The guest a primary protects, with what its driver put around it: the network path whose output is held
+ * per epoch, the dirty tracker, the disk whose writes are mirrored, and the description a backup needs to
+ * restore it. One per driver: {@link SimAttachment}, {@code io.checkpointd.libvirt.LibvirtAttachment}.
+ * {@link #close()} stops all of it.
+ */
+public interface GuestAttachment extends AutoCloseable {
+
+    ProtectedDomain domain();
+
+    /** Chosen from what the driver offers (see {@code domain.dirty-tracker}); owned by the attachment. */
+    DirtyTracker tracker();
+
+    /** The guest's outgoing network path with output commit. */
+    HeldEgress egress();
+
+    /** Sent to the backup in HELLO: what it needs to start this guest after a failover (driver's JSON). */
+    String description();
+
+    /** The guest's disk image, whose full copy a new backup gets; null without a mirrored disk. */
+    Path diskImage();
+
+    long diskBytes();
+
+    /** One line for the daemon's start message: where the guest's service or network is. */
+    String summary();
+
+    @Override
+    void close();
+}
