@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
                 "Continuous checkpointing (Remus-style) high availability for virtual machines.",
                 "Every epoch the primary pauses the guest, copies its dirty pages, resumes it, and ships the",
                 "checkpoint to a backup; guest output is held until the backup has acknowledged it."},
-        subcommands = {DemoCommand.class, ProtectCommand.class, PrimaryCommand.class, BackupCommand.class, StatusCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, ProtectCommand.class, PrimaryCommand.class, BackupCommand.class,
+                StatusCommand.class, ToolsCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -20,7 +20,8 @@ public final class Main {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("checkpointd " + commandLine.getCommandName() + ": " + messageOf(ex));
+            // The qualified name, so a tool's errors read "checkpointd tools kv-client: ...".
+            commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + messageOf(ex));
             return 1;
         });
         return cli;

@@ -19,7 +19,7 @@ import java.util.List;
  * <p>Sound because the client has at most one request per key in flight and writes increasing values,
  * so the replica's value for k can only be behind v, never ahead, when the output commit is broken.
  */
-public final class ReplicaObserver implements AutoCloseable {
+public final class ReplicaObserver implements ReplyObserver, AutoCloseable {
     private static final int EXAMPLES = 5;
 
     private final Arena arena = Arena.ofShared();
@@ -35,6 +35,7 @@ public final class ReplicaObserver implements AutoCloseable {
     }
 
     /** Checks one received reply: the replica must already hold {@code value} (or later) for {@code key}. */
+    @Override
     public void onReply(int key, long value) {
         checked++;
         long committed = layout.valueOf(replica, key);

@@ -94,19 +94,25 @@ public final class LibvirtRestorer {
             int port = bridge.localAddress().getPort();
             Connect connection = LibvirtTarget.connect(config.uri());
             opened.push(() -> LibvirtTarget.closeQuietly(connection));
+            long startNs = System.nanoTime();
             Domain domain = connection.domainCreateXML(xml.forRestore(name, port, nbdSocket), VIR_DOMAIN_START_PAUSED);
             opened.push(() -> LibvirtDomain.destroyQuietly(domain));
+            long createdNs = System.nanoTime();
             Qmp qmp = new Qmp(domain, name);
             fillRam(qmp, replicaRam, description.ramBytes(), name);
+            long filledNs = System.nanoTime();
             qmp.ignoreSharedMemory();
             Path incoming = socketDir.resolve("incoming.sock");
             qmp.execute("migrate-incoming", Qmp.args().put("uri", "unix:" + incoming));
             stream(incoming, deviceState);
             awaitPaused(qmp, name);
+            long migratedNs = System.nanoTime();
             domain.resume();
+            long resumedNs = System.nanoTime();
             announce(bridge, description);
-            LOG.warn("{}: restored as '{}' from the replica ({} bytes of device state), running", domainName, name,
-                    deviceState.length);
+            LOG.warn("{}: restored as '{}' and running: create {} ms, RAM {} ms, device state ({} bytes) {} ms, "
+                            + "resume {} ms", domainName, name, millis(createdNs - startNs), millis(filledNs - createdNs),
+                    deviceState.length, millis(migratedNs - filledNs), millis(resumedNs - migratedNs));
             return () -> Closing.inReverse(opened);
         } catch (IOException | LibvirtException | RuntimeException e) {
             Closing.inReverse(opened);
@@ -189,6 +195,10 @@ public final class LibvirtRestorer {
         Inet4Address ip = (Inet4Address) InetAddress.getByName(description.guestIpv4());
         bridge.announce(mac, ip);
         LOG.info("announced {} at {} by gratuitous ARP", description.guestIpv4(), description.mac());
+    }
+
+    private static long millis(long ns) {
+        return TimeUnit.NANOSECONDS.toMillis(ns);
     }
 
     private static void sleepMs(long ms) {

@@ -35,7 +35,20 @@ class CliTest {
             assertThat(r.status()).isZero();
             assertThat(r.out()).contains("Usage: checkpointd " + command);
         }
-        assertThat(run("--help").out()).contains("demo", "primary", "backup");
+        assertThat(run("--help").out()).contains("demo", "primary", "backup", "tools");
+    }
+
+    @Test
+    void everyToolHasHelpWithItsExitStatuses() {
+        assertThat(run("tools", "--help").out()).contains("kv-client", "guest-log");
+        for (String tool : new String[] {"kv-client", "guest-log"}) {
+            Run r = run("tools", tool, "--help");
+            assertThat(r.status()).isZero();
+            assertThat(r.out()).contains("Usage: checkpointd tools " + tool, "Exit status:", "3 ");
+        }
+        Run none = run("tools");
+        assertThat(none.status()).isEqualTo(2);
+        assertThat(none.err()).contains("name a tool: kv-client or guest-log");
     }
 
     @Test

@@ -1,0 +1,44 @@
+package io.checkpointd.demo;
+
+/**
+ * The longest stretch a client went without an answer: what a user of the service experiences as
+ * downtime, measured without knowing when (or whether) anything failed. The stretch before the first
+ * answer counts, so a service that is down at the start is not reported as available.
+ *
+ * <p>Times are on the caller's monotonic clock; callers convert to wall-clock time if they need to.
+ */
+public final class LongestGap {
+    /**
+     * A stretch without answers.
+     *
+     * @param startNs  the answer before it, or the start of the run
+     * @param endNs    the first answer after it; when {@code answered} is false, the moment the run ended
+     * @param answered whether an answer ended it (false: the run ended while the service was silent)
+     */
+    public record Gap(long startNs, long endNs, boolean answered) {
+        public long lengthNs() {
+            return endNs - startNs;
+        }
+    }
+
+    private long lastAnswerNs;
+    private Gap longestAnswered;
+
+    /** The run starts at {@code nowNs}: the first stretch is measured from here. */
+    public LongestGap(long nowNs) {
+        this.lastAnswerNs = nowNs;
+        this.longestAnswered = new Gap(nowNs, nowNs, true);
+    }
+
+    public void onAnswer(long nowNs) {
+        if (nowNs - lastAnswerNs > longestAnswered.lengthNs()) {
+            longestAnswered = new Gap(lastAnswerNs, nowNs, true);
+        }
+        lastAnswerNs = nowNs;
+    }
+
+    /** The longest gap so far, including the one still open at {@code nowNs} if that is the longest. */
+    public Gap longest(long nowNs) {
+        return nowNs - lastAnswerNs > longestAnswered.lengthNs() ? new Gap(lastAnswerNs, nowNs, false) : longestAnswered;
+    }
+}
