@@ -52,19 +52,14 @@ public final class LibvirtFailoverScenario {
         Path work = Files.createDirectories(settings.workDir());
         ObjectNode report = JSON.createObjectNode();
         report.put("ram_mib", settings.ramMib()).put("epoch_ms", settings.epochMs());
-        // Daemons this run starts, it stops again; a host's running libvirt it leaves alone.
-        boolean libvirtWasRunning = isRunning("libvirtd");
-        boolean virtlogdWasRunning = isRunning("virtlogd");
+        LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
-            prepareHost(work);
+            LibvirtHost.run(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
             runScenario(work, report);
         } finally {
-            if (!libvirtWasRunning) {
-                stopDaemon("libvirtd");
-            }
-            if (!virtlogdWasRunning) {
-                stopDaemon("virtlogd");
-            }
+            // The killed primary could not remove its sockets' directory.
+            deleteTree(Path.of("/run/checkpointd", name));
+            host.close();
         }
         report.put("passed", problems.isEmpty());
         report.set("problems", JSON.valueToTree(problems));
@@ -114,28 +109,14 @@ public final class LibvirtFailoverScenario {
         }
     }
 
-    private static boolean isRunning(String executable) {
-        return ProcessHandle.allProcesses().anyMatch(p -> p.info().command()
-                .map(c -> Path.of(c).getFileName().toString().equals(executable)).orElse(false));
-    }
-
-    private static void stopDaemon(String executable) {
-        ProcessHandle.allProcesses().filter(p -> p.info().command()
-                        .map(c -> Path.of(c).getFileName().toString().equals(executable)).orElse(false))
-                .forEach(p -> {
-                    p.destroy();
-                    try {
-                        p.onExit().get(10, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        p.destroyForcibly();
-                    }
-                    LOG.info("stopped {} (pid {}), which this run had started", executable, p.pid());
-                });
-    }
-
-    private void prepareHost(Path work) throws IOException, InterruptedException {
-        runLogged(work.resolve("setup.log"), settings.repo().resolve("scripts/libvirt-up").toString());
-        runLogged(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     private String domainXml(int netPort, Path console) throws IOException {
@@ -256,15 +237,6 @@ public final class LibvirtFailoverScenario {
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
-        }
-    }
-
-    private static void runLogged(Path log, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed; see " + log + ":\n"
-                    + tail(Files.readString(log)));
         }
     }
 

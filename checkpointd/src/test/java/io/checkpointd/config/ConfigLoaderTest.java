@@ -67,6 +67,32 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void libvirtExamplesLoadAndSayWhatTheyPromise() throws Exception {
+        Path libvirt = exampleFile().resolveSibling("libvirt");
+        CheckpointdConfig primary = ConfigLoader.load(libvirt.resolve("primary.yaml"));
+        assertThat(primary.domain().driver()).isEqualTo(DomainConfig.LIBVIRT);
+        assertThat(primary.libvirt().tap()).isEqualTo("cptap0");
+        assertThat(primary.libvirt().diskImage()).isEqualTo(Path.of("/var/lib/checkpointd/images/web1.raw"));
+        assertThat(primary.libvirt().guestIpv4()).isEqualTo("10.0.0.2");
+        CheckpointdConfig backup = ConfigLoader.load(libvirt.resolve("backup.yaml"));
+        assertThat(backup.libvirt().tap()).isEqualTo("cptap0");
+        assertThat(backup.libvirt().restoredName()).isEmpty();
+    }
+
+    @Test
+    void libvirtKeysAreChecked() throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "libvirt:\n  tap: this-name-is-far-too-long\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file)).hasMessageContaining("libvirt.tap")
+                .hasMessageContaining("at most 15 characters");
+        Files.writeString(file, "libvirt:\n  guest-ipv4: 10.0.0.300\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file)).hasMessageContaining("libvirt.guest-ipv4")
+                .hasMessageContaining("not an IPv4 address");
+        Files.writeString(file, "libvirt:\n  disk-image:\n");
+        assertThat(ConfigLoader.load(file).libvirt().hasDisk()).isFalse();
+    }
+
+    @Test
     void defaultsAreValid() throws Exception {
         assertThat(ConfigValidator.validate(CheckpointdConfig.defaults(), "defaults"))
                 .isEqualTo(CheckpointdConfig.defaults());
