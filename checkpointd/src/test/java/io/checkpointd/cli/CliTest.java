@@ -30,12 +30,12 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"demo", "primary", "backup"}) {
+        for (String command : new String[] {"demo", "protect", "primary", "backup"}) {
             Run r = run(command, "--help");
             assertThat(r.status()).isZero();
             assertThat(r.out()).contains("Usage: checkpointd " + command);
         }
-        assertThat(run("--help").out()).contains("demo", "primary", "backup", "tools");
+        assertThat(run("--help").out()).contains("demo", "protect", "primary", "backup", "tools");
     }
 
     @Test

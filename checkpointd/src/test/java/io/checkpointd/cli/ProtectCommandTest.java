@@ -1,0 +1,138 @@
+package io.checkpointd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.checkpointd.demo.LibvirtHost;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code protect} against a real libvirt, for the ways an operator gets it wrong: each must fail before
+ * anything starts, naming what to fix. (The working path is LibvirtFailoverTest.)
+ */
+class ProtectCommandTest {
+    private static LibvirtHost host;
+    private final String name = "cpt-protect-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void libvirt() throws Exception {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            System.err.println("SKIPPED ProtectCommandTest: needs root to start libvirt and define domains");
+            Assumptions.abort("needs root");
+        }
+        Path repo = Path.of("").toAbsolutePath();
+        while (repo != null && !Files.isExecutable(repo.resolve("scripts/libvirt-up"))) {
+            repo = repo.getParent();
+        }
+        Assumptions.assumeTrue(repo != null, "scripts/libvirt-up not found");
+        host = LibvirtHost.up(repo, dir.resolve("libvirt-up.log"));
+    }
+
+    @AfterAll
+    static void stopLibvirt() {
+        if (host != null) {
+            host.close();
+        }
+    }
+
+    @AfterEach
+    void undefine() throws Exception {
+        virsh("undefine", name);
+    }
+
+    @Test
+    void anUndefinedDomainIsNamed() {
+        Run r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("no domain '" + name + "' in libvirt at qemu:///system: define it first");
+    }
+
+    @Test
+    void everyProblemOfTheXmlIsListedAtOnce() throws Exception {
+        define("""
+                <domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory>
+                  <os><type arch='x86_64'>hvm</type></os>
+                  <devices>
+                    <disk type='file' device='disk'><source file='/nonexistent/d.raw'/><target dev='vda' bus='virtio'/></disk>
+                    <interface type='ethernet'/>
+                  </devices>
+                </domain>
+                """.formatted(name));
+        Run r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("domain '" + name + "' cannot be protected:")
+                .contains("RAM is not in a shared file: add <memoryBacking>")
+                .contains("the network interface is type='ethernet', not a connection to the daemon")
+                .contains("disk vda is not served by disk-mirror");
+        assertThat(virsh("domstate", name)).contains("shut off");
+    }
+
+    @Test
+    void aMissingTapOrDiskImageIsNamedBeforeTheDomainStarts() throws Exception {
+        define("""
+                <domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory>
+                  <memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>
+                  <os><type arch='x86_64'>hvm</type></os>
+                  <devices>
+                    <disk type='network' device='disk'><source protocol='nbd' name='vda'>
+                      <host transport='unix' socket='/run/checkpointd/%s/disk.sock'/></source>
+                      <target dev='vda' bus='virtio'/></disk>
+                    <interface type='client'><mac address='52:54:00:77:00:09'/>
+                      <source address='127.0.0.1' port='17999'/><model type='virtio'/></interface>
+                  </devices>
+                </domain>
+                """.formatted(name, name));
+        Run noDisk = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        assertThat(noDisk.status()).isEqualTo(1);
+        assertThat(noDisk.err()).contains("has an NBD disk at /run/checkpointd/" + name + "/disk.sock but "
+                + "libvirt.disk-image is not set");
+        Run noTap = run("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
+        assertThat(noTap.status()).isEqualTo(1);
+        assertThat(noTap.err()).contains("libvirt.tap is not set");
+        assertThat(virsh("domstate", name)).contains("shut off");
+    }
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        var cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int status = cli.execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    private static void define(String xml) throws Exception {
+        Path file = dir.resolve("domain.xml");
+        Files.writeString(file, xml);
+        String out = virsh("define", file.toString());
+        assertThat(out).contains("defined");
+    }
+
+    private static String virsh(String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(60, TimeUnit.SECONDS);
+        return out;
+    }
+}
