@@ -96,7 +96,11 @@ public final class LibvirtRestorer {
             opened.push(() -> LibvirtTarget.closeQuietly(connection));
             long startNs = System.nanoTime();
             Domain domain = connection.domainCreateXML(xml.forRestore(name, port, nbdSocket), VIR_DOMAIN_START_PAUSED);
-            opened.push(() -> LibvirtDomain.destroyQuietly(domain));
+            opened.push(() -> {
+                LOG.warn("{}: stopping the restored domain '{}': its network and disk are served by this daemon",
+                        domainName, name);
+                LibvirtDomain.destroyQuietly(domain);
+            });
             long createdNs = System.nanoTime();
             Qmp qmp = new Qmp(domain, name);
             fillRam(qmp, replicaRam, description.ramBytes(), name);
