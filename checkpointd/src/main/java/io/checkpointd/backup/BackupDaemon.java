@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,11 +38,21 @@ public final class BackupDaemon implements AutoCloseable {
         metrics = new BackupMetrics(registry);
         LibvirtRestorer libvirt = new LibvirtRestorer(config.libvirt(), guestNetwork.next(), registry);
         // The primary's description says which driver runs the guest.
-        FailoverController.Restorer restorer = (domain, description, replica, deviceState, diskImage) ->
-                LibvirtDescription.describes(description)
+        FailoverController.Restorer restorer = new FailoverController.Restorer() {
+            @Override
+            public AutoCloseable restore(String domain, String description, Path replica, byte[] deviceState,
+                                         Path diskImage) throws Exception {
+                return LibvirtDescription.describes(description)
                         ? libvirt.restore(domain, description, replica, deviceState, diskImage)
                         : RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState,
                                 diskImage, guestNetwork.next(), registry);
+            }
+
+            @Override
+            public String cannotRestore(String description) {
+                return LibvirtDescription.describes(description) ? libvirt.cannotRestore(description) : null;
+            }
+        };
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
                 restorer, registry, NanoClock.SYSTEM);
         ReplicationConfig rc = config.replication();

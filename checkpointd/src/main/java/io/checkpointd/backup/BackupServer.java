@@ -137,6 +137,11 @@ public final class BackupServer implements AutoCloseable {
         if (active.contains(domain)) {
             throw new ProtocolViolation("domain '" + domain + "' is already being replicated by another primary");
         }
+        String cannot = restorer.cannotRestore(hello.description());
+        if (cannot != null) {
+            throw new ProtocolViolation("this backup could not restore domain '" + domain + "' after a failover: "
+                    + cannot);
+        }
         Slot slot = slots.get(domain);
         if (slot != null && (slot.store().ramBytes() != hello.ramBytes()
                 || slot.store().pageSizeBytes() != hello.pageSizeBytes())) {

@@ -30,6 +30,14 @@ public final class FailoverController implements AutoCloseable {
         /** @param diskImage the disk replica's image, or null when the guest has no mirrored disk */
         AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState,
                               Path diskImage) throws Exception;
+
+        /**
+         * Why this host could not restore the guest {@code description} describes, or null when it could:
+         * asked at HELLO, so a backup that would fail at failover refuses to pretend it protects anything.
+         */
+        default String cannotRestore(String description) {
+            return null;
+        }
     }
 
     /** What a failover did, for logs, the demo and tests. */

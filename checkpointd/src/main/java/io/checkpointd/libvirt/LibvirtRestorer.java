@@ -59,6 +59,37 @@ public final class LibvirtRestorer {
         this.registry = registry;
     }
 
+    /**
+     * What would make a restore fail on this host, checked when a primary connects: no tap configured or
+     * present, QEMU's user missing, libvirt not answering, or a description this build cannot read.
+     */
+    public String cannotRestore(String descriptionJson) {
+        try {
+            LibvirtDescription description = LibvirtDescription.parse(descriptionJson);
+            DomainXml.parse(description.xml(), "the primary's domain XML");
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        if (config.tap().isEmpty()) {
+            return "libvirt.tap is not set here, and the restored guest needs a tap device for its network";
+        }
+        if (!Files.isDirectory(Path.of("/sys/class/net", config.tap()))) {
+            return "tap device '" + config.tap() + "' (libvirt.tap) does not exist here: create it with ip tuntap add "
+                    + "dev " + config.tap() + " mode tap, on the guest's LAN";
+        }
+        try {
+            Path.of("/").getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(config.qemuUser());
+        } catch (IOException e) {
+            return "no user '" + config.qemuUser() + "' (libvirt.qemu-user) here";
+        }
+        try {
+            LibvirtTarget.closeQuietly(LibvirtTarget.connect(config.uri()));
+        } catch (IllegalStateException e) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
     /** @return the running guest; closing it destroys the domain and stops its bridge and disk */
     public AutoCloseable restore(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
                                  Path diskImage) throws IOException {

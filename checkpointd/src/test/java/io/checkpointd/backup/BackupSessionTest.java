@@ -218,6 +218,35 @@ class BackupSessionTest {
     }
 
     @Test
+    void refusesAPrimaryWhoseGuestItCouldNotRestore() {
+        FailoverController.Restorer unable = new FailoverController.Restorer() {
+            @Override
+            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk) {
+                throw new AssertionError("no failover expected");
+            }
+
+            @Override
+            public String cannotRestore(String description) {
+                return "no tap for " + description;
+            }
+        };
+        Path base = dir.resolve("unable");
+        BackupServer server = new BackupServer(base, metrics, 1 << 20, FailureDetectorConfig.defaults(), unable,
+                new SimpleMeterRegistry(), NanoClock.SYSTEM);
+        try {
+            EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
+            ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE, 0, 1, "the-guest"));
+            HelloAck ack = ch.readOutbound();
+            assertThat(ack.accepted()).isFalse();
+            assertThat(ack.rejection())
+                    .isEqualTo("this backup could not restore domain 'test' after a failover: no tap for the-guest");
+            assertThat(base.resolve("test")).doesNotExist();
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void refusesAHelloThatCannotBeServed() {
         EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
         ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "../etc", RAM, PAGE));
