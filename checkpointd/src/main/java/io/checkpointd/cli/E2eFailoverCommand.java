@@ -41,6 +41,11 @@ final class E2eFailoverCommand implements Callable<Integer> {
             description = "When, after the client starts, the primary host dies (default: ${DEFAULT-VALUE}).")
     int killAtS;
 
+    @Option(names = "--dead-after-ms", paramLabel = "MS", defaultValue = "1000",
+            description = "Silence after which the backup declares the primary dead; heartbeats every tenth of it "
+                    + "(default: ${DEFAULT-VALUE}; conf/fast-failover.yaml uses 200).")
+    int deadAfterMs;
+
     @Option(names = "--work-dir", paramLabel = "DIR",
             description = "Where logs and images go (default: a new directory under /tmp, kept for reading).")
     Path workDir;
@@ -51,9 +56,12 @@ final class E2eFailoverCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--kill-at-s (" + killAtS + ") must be before the client stops ("
                     + "--duration-s " + durationS + ")");
         }
+        if (deadAfterMs < 50 || deadAfterMs > 10_000) {
+            throw new IllegalArgumentException("--dead-after-ms " + deadAfterMs + " is outside 50 to 10000");
+        }
         Path work = workDir != null ? workDir : Files.createTempDirectory("checkpointd-e2e");
         ObjectNode report = new LibvirtFailoverScenario(new LibvirtFailoverScenario.Settings(repo.toAbsolutePath(),
-                work, ramMib, epochMs, durationS, killAtS)).run();
+                work, ramMib, epochMs, durationS, killAtS, deadAfterMs)).run();
         report.put("work_dir", work.toString());
         spec.commandLine().getOut().println(report.toPrettyString());
         return report.path("passed").asBoolean() ? 0 : EXIT_FAILED_CHECKS;

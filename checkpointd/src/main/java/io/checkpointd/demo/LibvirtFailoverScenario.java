@@ -34,7 +34,11 @@ public final class LibvirtFailoverScenario {
     private static final long DISK_BYTES = 64L << 20;
 
     /** What to run: guest size, epoch, how long the client runs and when (after it starts) the kill comes. */
-    public record Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS) {
+    public record Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS,
+                           int deadAfterMs) {
+        public Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS) {
+            this(repo, workDir, ramMib, epochMs, durationS, killAtS, 1000);
+        }
     }
 
     private final Settings settings;
@@ -51,7 +55,8 @@ public final class LibvirtFailoverScenario {
     public ObjectNode run() throws Exception {
         Path work = Files.createDirectories(settings.workDir());
         ObjectNode report = JSON.createObjectNode();
-        report.put("ram_mib", settings.ramMib()).put("epoch_ms", settings.epochMs());
+        report.put("ram_mib", settings.ramMib()).put("epoch_ms", settings.epochMs())
+                .put("dead_after_ms", settings.deadAfterMs());
         LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
             LibvirtHost.run(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
@@ -135,11 +140,14 @@ public final class LibvirtFailoverScenario {
     }
 
     private void writeConfig(Path file, String libvirtExtra) throws IOException {
+        // Heartbeats ten per dead-after, suspicion at 30% of it: the proportions of the defaults.
+        int deadMs = settings.deadAfterMs();
         Files.writeString(file, """
                 failure-detector:
-                  heartbeat-interval: 100ms
-                  suspect-after: 300ms
-                  dead-after: 1s
+                  heartbeat-interval: %dms
+                  suspect-after: %dms
+                  dead-after: %dms
+                """.formatted(Math.max(10, deadMs / 10), Math.max(20, deadMs * 3 / 10), deadMs) + """
                 metrics:
                   enabled: false
                 libvirt:
