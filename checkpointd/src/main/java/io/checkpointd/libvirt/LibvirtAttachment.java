@@ -71,6 +71,7 @@ public final class LibvirtAttachment implements GuestAttachment {
         bridge = FrameBridge.start(TapDevice.open(lc.tap()), loop, new InetSocketAddress(nic.address(), nic.port()),
                 egress::transmit);
         opened.push(bridge);
+        BridgeMetrics.register(registry, Tags.of("domain", name), bridge.counters());
         if (nbdDisk.isPresent()) {
             Path socket = nbdDisk.get().socket();
             if (!socket.getParent().equals(socketDir)) {
