@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.demo.LibvirtHost;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,7 +55,7 @@ class ProtectCommandTest {
 
     @Test
     void anUndefinedDomainIsNamed() {
-        Run r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun r = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("no domain '" + name + "' in libvirt at qemu:///system: define it first");
     }
@@ -73,7 +71,7 @@ class ProtectCommandTest {
                   </devices>
                 </domain>
                 """.formatted(name));
-        Run r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun r = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("domain '" + name + "' cannot be protected:")
                 .contains("RAM is not in a shared file: add <memoryBacking>")
@@ -97,27 +95,14 @@ class ProtectCommandTest {
                   </devices>
                 </domain>
                 """.formatted(name, name));
-        Run noDisk = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun noDisk = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(noDisk.status()).isEqualTo(1);
         assertThat(noDisk.err()).contains("has an NBD disk at /run/checkpointd/" + name + "/disk.sock but "
                 + "libvirt.disk-image is not set");
-        Run noTap = run("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
+        ToolRun noTap = ToolRun.of("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
         assertThat(noTap.status()).isEqualTo(1);
         assertThat(noTap.err()).contains("libvirt.tap is not set");
         assertThat(virsh("domstate", name)).contains("shut off");
-    }
-
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        var cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int status = cli.execute(args);
-        return new Run(status, out.toString(), err.toString());
     }
 
     private static void define(String xml) throws Exception {
