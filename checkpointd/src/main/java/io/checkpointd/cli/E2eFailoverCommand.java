@@ -46,9 +46,22 @@ final class E2eFailoverCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; conf/fast-failover.yaml uses 200).")
     int deadAfterMs;
 
+    @Option(names = "--kill", paramLabel = "WHAT", defaultValue = "host",
+            description = "What dies: host (the protect daemon and QEMU) or qemu (QEMU alone; the daemon must hand "
+                    + "over by itself). Default: ${DEFAULT-VALUE}.")
+    String kill;
+
     @Option(names = "--work-dir", paramLabel = "DIR",
             description = "Where logs and images go (default: a new directory under /tmp, kept for reading).")
     Path workDir;
+
+    private LibvirtFailoverScenario.Kill killMode() {
+        return switch (kill) {
+            case "host" -> LibvirtFailoverScenario.Kill.HOST;
+            case "qemu" -> LibvirtFailoverScenario.Kill.QEMU;
+            default -> throw new IllegalArgumentException("--kill: '" + kill + "' is neither host nor qemu");
+        };
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -61,7 +74,7 @@ final class E2eFailoverCommand implements Callable<Integer> {
         }
         Path work = workDir != null ? workDir : Files.createTempDirectory("checkpointd-e2e");
         ObjectNode report = new LibvirtFailoverScenario(new LibvirtFailoverScenario.Settings(repo.toAbsolutePath(),
-                work, ramMib, epochMs, durationS, killAtS, deadAfterMs)).run();
+                work, ramMib, epochMs, durationS, killAtS, deadAfterMs, killMode())).run();
         report.put("work_dir", work.toString());
         spec.commandLine().getOut().println(report.toPrettyString());
         return report.path("passed").asBoolean() ? 0 : EXIT_FAILED_CHECKS;

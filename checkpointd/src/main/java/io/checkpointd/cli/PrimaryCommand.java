@@ -11,14 +11,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "primary", mixinStandardHelpOptions = true,
         description = {"Run a guest protected by continuous checkpoints to a backup (driver 'sim': the embedded guest).",
-                "Stops on SIGTERM or SIGINT."})
+                "Stops on SIGTERM or SIGINT.",
+                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped",
+                "here and left to the backup, which resumes it from the last committed checkpoint."})
 final class PrimaryCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(PrimaryCommand.class);
+    /** Exit status when the guest could no longer be protected and was handed over (EX_SOFTWARE). */
+    static final int EXIT_GUEST_LOST = 70;
+    private static final long FENCE_TIMEOUT_MS = 10_000;
+
     @Mixin
     ConfigOption configOption;
 
@@ -74,6 +83,7 @@ final class PrimaryCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PrimaryDaemon daemon = PrimaryDaemon.start(config, registry, dir);
+        daemon.onEpochLoopFailure(failure -> handOverToBackup(daemon, failure));
         MetricsServer endpoint;
         try {
             endpoint = metricsOptions.serve(config, registry, () -> Statuses.primary(daemon, registry));
@@ -96,6 +106,24 @@ final class PrimaryCommand implements Callable<Integer> {
             }
         }, summaryFile, () -> Summaries.primary(daemon));
         return 0;
+    }
+
+    /**
+     * The guest can no longer be checkpointed (its QEMU died, or pausing it fails). The backup holds a
+     * consistent checkpoint, and every output the guest released is in it: so stop the guest here (its
+     * network and disk go with this process anyway) and halt without GOODBYE, exactly as a dead host
+     * would; the backup resumes the guest from its last committed checkpoint.
+     */
+    private static void handOverToBackup(PrimaryDaemon daemon, Throwable failure) {
+        LOG.error("protection failed: {}; stopping the guest and this daemon without a goodbye, so the backup "
+                + "takes over from its last committed checkpoint", failure.toString());
+        Thread fence = Thread.ofPlatform().name("fence").start(() -> daemon.guest().close());
+        try {
+            fence.join(FENCE_TIMEOUT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Runtime.getRuntime().halt(EXIT_GUEST_LOST);
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {

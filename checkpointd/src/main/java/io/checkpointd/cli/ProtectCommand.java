@@ -15,7 +15,9 @@ import picocli.CommandLine.Parameters;
         description = {"Start a libvirt domain and protect it with continuous checkpoints to a backup.",
                 "The domain must be defined and shut off: QEMU connects to this daemon's network bridge and",
                 "disk server when it starts (see conf/libvirt/protected-domain.xml for what its XML needs).",
-                "Stopping protect (SIGTERM or SIGINT) stops the domain."})
+                "Stopping protect (SIGTERM or SIGINT) stops the domain.",
+                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped",
+                "here and left to the backup, which resumes it from the last committed checkpoint."})
 final class ProtectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DOMAIN", description = "The libvirt domain's name (domain.name).")
     String domain;

@@ -33,11 +33,17 @@ public final class LibvirtFailoverScenario {
     private static final String MAC = "52:54:00:77:00:02";
     private static final long DISK_BYTES = 64L << 20;
 
-    /** What to run: guest size, epoch, how long the client runs and when (after it starts) the kill comes. */
+    /** What dies: the whole primary host (its daemon and QEMU), or only the guest's QEMU process. */
+    public enum Kill { HOST, QEMU }
+
+    /**
+     * What to run: guest size, epoch, how long the client runs and when (after it starts) the kill comes,
+     * the failure detector's dead-after, and what is killed.
+     */
     public record Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS,
-                           int deadAfterMs) {
+                           int deadAfterMs, Kill kill) {
         public Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS) {
-            this(repo, workDir, ramMib, epochMs, durationS, killAtS, 1000);
+            this(repo, workDir, ramMib, epochMs, durationS, killAtS, 1000, Kill.HOST);
         }
     }
 
@@ -56,7 +62,7 @@ public final class LibvirtFailoverScenario {
         Path work = Files.createDirectories(settings.workDir());
         ObjectNode report = JSON.createObjectNode();
         report.put("ram_mib", settings.ramMib()).put("epoch_ms", settings.epochMs())
-                .put("dead_after_ms", settings.deadAfterMs());
+                .put("dead_after_ms", settings.deadAfterMs()).put("kill", settings.kill().name().toLowerCase());
         LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
             LibvirtHost.run(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
@@ -177,9 +183,20 @@ public final class LibvirtFailoverScenario {
                         "--acked-out", work.resolve("acked.txt").toString()))) {
             Thread.sleep(TimeUnit.SECONDS.toMillis(settings.killAtS()));
             long killMs = System.currentTimeMillis();
-            primary.kill();
             ProcessHandle.of(qemuPid).ifPresent(ProcessHandle::destroyForcibly);
-            LOG.info("killed the primary daemon and QEMU (pid {})", qemuPid);
+            if (settings.kill() == Kill.HOST) {
+                primary.kill();
+                LOG.info("killed the primary daemon and QEMU (pid {})", qemuPid);
+            } else {
+                // The daemon must notice its guest is gone and hand over to the backup by itself.
+                int primaryExit = primary.awaitExit(TimeUnit.SECONDS.toNanos(30));
+                report.put("primary_exit", primaryExit);
+                LOG.info("killed QEMU (pid {}); the primary daemon exited with status {}", qemuPid, primaryExit);
+                if (primaryExit != 70) {
+                    problems.add("the primary daemon did not hand over after its QEMU died (exit " + primaryExit
+                            + "):\n" + primary.logTail());
+                }
+            }
             int status = client.awaitExit(TimeUnit.SECONDS.toNanos(settings.durationS() + 120L));
             JsonNode result = jsonIn(clientLog);
             report.set("client", result);

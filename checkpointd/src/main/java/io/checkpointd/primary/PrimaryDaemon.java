@@ -26,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +51,7 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final AgentRunner epochRunner;
     private final HeartbeatChannel heartbeats;
     private final EpochWriteLog diskLog;
+    private volatile Consumer<Throwable> onEpochLoopFailure = failure -> { };
     /** The guest's disk changes one epoch may hold before the backup needs a full copy of the disk. */
     private static final long MAX_HELD_DISK_BYTES = 256L << 20;
     /** Staging reserved per in-flight checkpoint at start (32 MiB of 4 KiB pages); beyond it, buffers grow. */
@@ -109,7 +111,7 @@ public final class PrimaryDaemon implements AutoCloseable {
             sender.attachDisk(guest.diskImage(), guest.diskBytes());
         }
         client.start();
-        epochRunner = new AgentRunner(loop, clock).start();
+        epochRunner = new AgentRunner(loop, clock, this::epochLoopFailed).start();
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, {}, backup {}", domain,
                 protectedDomain.memory().ramBytes(), TimeUnit.NANOSECONDS.toMillis(config.epoch().intervalNs()),
                 guest.summary(), rc.backup());
@@ -123,6 +125,19 @@ public final class PrimaryDaemon implements AutoCloseable {
     /** The sim guest's service address; null for other drivers. */
     public InetSocketAddress serviceAddress() {
         return guest instanceof SimAttachment sim ? sim.serviceAddress() : null;
+    }
+
+    /**
+     * What to do when the epoch loop stops on an error (the guest or its hypervisor is gone, or a bug): the
+     * guest can no longer be protected. The command line fences the guest and halts, so the backup takes
+     * over; in-process users (tests, benchmarks) keep the default, which only logs.
+     */
+    public void onEpochLoopFailure(Consumer<Throwable> handler) {
+        this.onEpochLoopFailure = handler;
+    }
+
+    private void epochLoopFailed(Throwable failure) {
+        onEpochLoopFailure.accept(failure);
     }
 
     public GuestAttachment guest() {

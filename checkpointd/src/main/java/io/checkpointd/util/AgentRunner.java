@@ -1,6 +1,7 @@
 package io.checkpointd.util;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,10 +19,17 @@ public final class AgentRunner implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Throwable failure;
+    private final Consumer<Throwable> onFailure;
 
     public AgentRunner(Agent agent, NanoClock clock) {
+        this(agent, clock, failure -> { });
+    }
+
+    /** @param onFailure told, on the agent's thread, of the error that stopped the agent */
+    public AgentRunner(Agent agent, NanoClock clock, Consumer<Throwable> onFailure) {
         this.agent = agent;
         this.clock = clock;
+        this.onFailure = onFailure;
         this.thread = Thread.ofPlatform().name(agent.roleName()).unstarted(this::run);
     }
 
@@ -48,6 +56,9 @@ public final class AgentRunner implements AutoCloseable {
             LOG.error("{} stopped by an unexpected error", agent.roleName(), t);
         } finally {
             agent.onClose();
+        }
+        if (failure != null) {
+            onFailure.accept(failure);
         }
     }
 

@@ -22,6 +22,18 @@ class LibvirtFailoverTest {
 
     @Test
     void guestSurvivesTheDeathOfItsHost() throws Exception {
+        JsonNode report = run(LibvirtFailoverScenario.Kill.HOST);
+        assertThat(report.path("primary").path("checkpoints").asLong()).isGreaterThan(10);
+    }
+
+    /** QEMU alone dies: the daemon, still alive, must see it and hand over rather than heartbeat on. */
+    @Test
+    void guestSurvivesTheDeathOfItsQemu() throws Exception {
+        JsonNode report = run(LibvirtFailoverScenario.Kill.QEMU);
+        assertThat(report.path("primary_exit").asInt()).isEqualTo(70);
+    }
+
+    private JsonNode run(LibvirtFailoverScenario.Kill kill) throws Exception {
         if (!"root".equals(System.getProperty("user.name"))) {
             skip("needs root: it starts libvirt, creates network namespaces, taps and a bridge");
         }
@@ -30,16 +42,16 @@ class LibvirtFailoverTest {
         }
         Path repo = repositoryRoot();
         JsonNode report = new LibvirtFailoverScenario(
-                new LibvirtFailoverScenario.Settings(repo, work, 128, 100, 14, 6)).run();
-        System.err.println("LibvirtFailoverTest report: " + report.toPrettyString());
+                new LibvirtFailoverScenario.Settings(repo, work, 128, 100, 14, 6, 1000, kill)).run();
+        System.err.println("LibvirtFailoverTest report (" + kill + "): " + report.toPrettyString());
         assertThat(report.path("problems")).as(report.toPrettyString()).isEmpty();
         assertThat(report.path("passed").asBoolean()).isTrue();
         assertThat(report.path("client").path("acked_writes").asLong()).isGreaterThan(100);
         assertThat(report.path("client").path("lost_acked_writes").asLong()).isZero();
         assertThat(report.path("kill_to_first_answer_ms").asLong()).isPositive();
         assertThat(report.path("backup_failover").path("resumed_epoch").asLong()).isPositive();
-        assertThat(report.path("primary").path("checkpoints").asLong()).isGreaterThan(10);
         assertThat(report.path("disk_log").path("records").asLong()).isPositive();
+        return report;
     }
 
     private static Path repositoryRoot() {
