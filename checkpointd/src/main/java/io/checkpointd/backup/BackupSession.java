@@ -7,6 +7,7 @@ import io.checkpointd.replication.wire.DeviceState;
 import io.checkpointd.replication.wire.DiskWrite;
 import io.checkpointd.replication.wire.Frame;
 import io.checkpointd.replication.wire.Goodbye;
+import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Heartbeat;
 import io.checkpointd.replication.wire.Hello;
@@ -86,6 +87,13 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
                         slot.failover().onGoodbye();
                     }
                     ctx.close();
+                }
+                case Handover ignored -> {
+                    if (slot == null) {
+                        throw new ProtocolViolation("HANDOVER before HELLO");
+                    }
+                    // Closes this session (discarding a half-received checkpoint) and resumes the guest here.
+                    slot.failover().onHandover(clock.nanoTime());
                 }
                 default -> throw new ProtocolViolation("unexpected " + frame.getClass().getSimpleName() + " frame");
             }

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * was half received (it is discarded, the replica stays at the last commit), starts the guest from the
  * replica and device state, and from then on serves the guest unprotected and refuses that primary.
  *
- * <p>Armed by HELLO, disarmed by GOODBYE (a planned stop is not a failure). Never fails over without a
+ * <p>Armed by HELLO, disarmed by GOODBYE (a planned stop is not a failure); HANDOVER (the primary lost its
+ * guest) fails over at once. Never fails over without a
  * committed checkpoint. Driven by {@link #poll(long)} with the time as a parameter; everything runs on the
  * backup's single event loop, so a session cannot commit while a failover is under way.
  */
@@ -53,7 +54,7 @@ public final class FailoverController implements AutoCloseable {
     private Channel session;
     private boolean armed;
     private PeerState lastState = PeerState.UNKNOWN;
-    private Outcome outcome;
+    private volatile Outcome outcome; // read by tests, /status and the demo from other threads
     private AutoCloseable restored;
 
     public FailoverController(String domain, PeerMonitor monitor, Restorer restorer, BackupMetrics metrics) {
@@ -91,6 +92,16 @@ public final class FailoverController implements AutoCloseable {
             LOG.info("{}: primary stopped protection on purpose; the replica is kept, no failover", domain);
         }
         armed = false;
+    }
+
+    /** The primary stopped the guest because it could not run it any more: fail over now, not after silence. */
+    void onHandover(long nowNs) {
+        if (!armed) {
+            return;
+        }
+        LOG.warn("{}: the primary handed the guest over (it could no longer run it)", domain);
+        armed = false;
+        failover(nowNs, monitor.silenceNs(nowNs));
     }
 
     void onSessionClosed(Channel channel) {

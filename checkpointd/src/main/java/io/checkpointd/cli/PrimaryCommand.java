@@ -83,7 +83,7 @@ final class PrimaryCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PrimaryDaemon daemon = PrimaryDaemon.start(config, registry, dir);
-        daemon.onEpochLoopFailure(failure -> handOverToBackup(daemon, failure));
+        daemon.onGuestLost(failure -> handOverToBackup(daemon, failure));
         MetricsServer endpoint;
         try {
             endpoint = metricsOptions.serve(config, registry, () -> Statuses.primary(daemon, registry));
@@ -109,15 +109,20 @@ final class PrimaryCommand implements Callable<Integer> {
     }
 
     /**
-     * The guest can no longer be checkpointed (its QEMU died, or pausing it fails). The backup holds a
+     * The guest can no longer be checkpointed (its QEMU exited, or pausing it fails). The backup holds a
      * consistent checkpoint, and every output the guest released is in it: so stop the guest here (its
-     * network and disk go with this process anyway) and halt without GOODBYE, exactly as a dead host
-     * would; the backup resumes the guest from its last committed checkpoint.
+     * network and disk go with this process anyway), send HANDOVER, and halt without GOODBYE; the backup
+     * resumes the guest from its last committed checkpoint at once (or, if HANDOVER is lost, once the
+     * silence says the primary is dead).
      */
     private static void handOverToBackup(PrimaryDaemon daemon, Throwable failure) {
-        LOG.error("protection failed: {}; stopping the guest and this daemon without a goodbye, so the backup "
-                + "takes over from its last committed checkpoint", failure.toString());
-        Thread fence = Thread.ofPlatform().name("fence").start(() -> daemon.guest().close());
+        LOG.error("protection failed: {}; stopping the guest, handing it over to the backup (which resumes it "
+                + "from its last committed checkpoint) and halting", failure.toString());
+        // The guest first: it must never run here and on the backup at once.
+        Thread fence = Thread.ofPlatform().name("fence").start(() -> {
+            daemon.fenceGuest();
+            daemon.handOverToBackup();
+        });
         try {
             fence.join(FENCE_TIMEOUT_MS);
         } catch (InterruptedException e) {

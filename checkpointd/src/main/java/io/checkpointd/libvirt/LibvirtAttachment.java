@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The libvirt driver's guest on the primary. Before QEMU starts, the daemon listens where the domain XML
@@ -171,6 +172,16 @@ public final class LibvirtAttachment implements GuestAttachment {
     @Override
     public String summary() {
         return summary;
+    }
+
+    @Override
+    public CompletableFuture<String> lost() {
+        return domain.exited();
+    }
+
+    @Override
+    public void fence() {
+        domain.destroy();
     }
 
     /** Stops the domain first (it needs the bridge and disk), then what was opened for it, in reverse. */

@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.libvirt.Domain;
 import org.libvirt.LibvirtException;
@@ -108,6 +109,17 @@ public final class LibvirtDomain implements ProtectedDomain {
         } catch (IOException | NumberFormatException e) {
             return 0;
         }
+    }
+
+    /** Completes when the QEMU process exits, whoever ended it; never when its pid is unknown. */
+    CompletableFuture<String> exited() {
+        return ProcessHandle.of(qemuPid).map(p -> p.onExit().thenApply(h -> "QEMU (pid " + qemuPid + ") exited"))
+                .orElseGet(CompletableFuture::new);
+    }
+
+    /** Ends the guest at once (virDomainDestroy): the fence before a hand-over. */
+    void destroy() {
+        destroyQuietly(domain);
     }
 
     public long qemuPid() {

@@ -4,6 +4,7 @@ import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.domain.ProtectedDomain;
 import io.checkpointd.net.HeldEgress;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The guest a primary protects, with what its driver put around it: the network path whose output is held
@@ -31,6 +32,23 @@ public interface GuestAttachment extends AutoCloseable {
 
     /** One line for the daemon's start message: where the guest's service or network is. */
     String summary();
+
+    /**
+     * Completes, with a reason, when the guest stops by itself (its QEMU exits); never for a sim guest.
+     * Lets the daemon hand over at once instead of at its next pause.
+     */
+    default CompletableFuture<String> lost() {
+        return new CompletableFuture<>();
+    }
+
+    /**
+     * Stops the guest from running and from reaching the outside, as fast as possible, before the backup is
+     * asked to take it over: it must never run in two places. The rest is left to {@link #close()} or to
+     * the process ending.
+     */
+    default void fence() {
+        close();
+    }
 
     @Override
     void close();

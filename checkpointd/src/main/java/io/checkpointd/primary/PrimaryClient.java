@@ -10,6 +10,7 @@ import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.failure.PeerState;
 import io.checkpointd.replication.wire.Frame;
 import io.checkpointd.replication.wire.Goodbye;
+import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Heartbeat;
@@ -74,6 +75,9 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     private volatile long generation;
     private volatile long minimumNextEpoch = 1;
     private volatile boolean closed;
+    // After HANDOVER the backup runs the guest: output held here belongs to epochs it never got, and
+    // must never be released.
+    private volatile boolean handedOver;
     private volatile String lastRefusal = "";
     private long connectFailures;
 
@@ -241,9 +245,14 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
             if (ctx.channel() == channel && ready) {
                 ready = false;
                 progress.onLinkLost();
-                output.releaseAll();
+                if (!handedOver) {
+                    output.releaseAll();
+                }
                 metrics.protectedState.set(0);
-                if (closed) {
+                if (handedOver) {
+                    LOG.info("disconnected from backup {} after handing the guest over; held output dropped",
+                            backupLabel);
+                } else if (closed) {
                     LOG.info("disconnected from backup {} (stopping)", backupLabel);
                 } else {
                     LOG.warn("connection to backup {} lost; held output released, guest unprotected, reconnecting",
@@ -338,6 +347,19 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 ch.flush();
                 writability.wait(10);
             }
+        }
+    }
+
+    /**
+     * The guest is gone here: asks the backup to resume it now (HANDOVER) rather than after the primary
+     * falls silent. Waits at most a second for the frame to leave; the caller then halts.
+     */
+    public void handOver() {
+        handedOver = true;
+        closed = true;
+        Channel ch = channel;
+        if (ch != null && ch.isActive() && ready) {
+            ch.writeAndFlush(new Handover()).awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
     }
 

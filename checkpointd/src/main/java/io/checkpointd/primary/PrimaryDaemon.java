@@ -26,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +52,8 @@ public final class PrimaryDaemon implements AutoCloseable {
     private final AgentRunner epochRunner;
     private final HeartbeatChannel heartbeats;
     private final EpochWriteLog diskLog;
-    private volatile Consumer<Throwable> onEpochLoopFailure = failure -> { };
+    private volatile Consumer<Throwable> onGuestLost = failure -> { };
+    private final AtomicBoolean lostOrStopping = new AtomicBoolean();
     /** The guest's disk changes one epoch may hold before the backup needs a full copy of the disk. */
     private static final long MAX_HELD_DISK_BYTES = 256L << 20;
     /** Staging reserved per in-flight checkpoint at start (32 MiB of 4 KiB pages); beyond it, buffers grow. */
@@ -111,7 +113,8 @@ public final class PrimaryDaemon implements AutoCloseable {
             sender.attachDisk(guest.diskImage(), guest.diskBytes());
         }
         client.start();
-        epochRunner = new AgentRunner(loop, clock, this::epochLoopFailed).start();
+        epochRunner = new AgentRunner(loop, clock, this::guestLost).start();
+        guest.lost().thenAccept(reason -> guestLost(new IllegalStateException(domain + ": " + reason)));
         LOG.info("primary for {} started: {} of guest RAM, epoch {} ms, {}, backup {}", domain,
                 protectedDomain.memory().ramBytes(), TimeUnit.NANOSECONDS.toMillis(config.epoch().intervalNs()),
                 guest.summary(), rc.backup());
@@ -128,16 +131,29 @@ public final class PrimaryDaemon implements AutoCloseable {
     }
 
     /**
-     * What to do when the epoch loop stops on an error (the guest or its hypervisor is gone, or a bug): the
-     * guest can no longer be protected. The command line fences the guest and halts, so the backup takes
-     * over; in-process users (tests, benchmarks) keep the default, which only logs.
+     * What to do when the guest can no longer be protected: its QEMU exited, or the epoch loop stopped on
+     * an error (pausing failed, or a bug). Called once at most, never after {@link #close()} began. The
+     * command line fences the guest and hands it over to the backup; in-process users (tests, benchmarks)
+     * keep the default, which does nothing (the epoch loop has logged the error).
      */
-    public void onEpochLoopFailure(Consumer<Throwable> handler) {
-        this.onEpochLoopFailure = handler;
+    public void onGuestLost(Consumer<Throwable> handler) {
+        this.onGuestLost = handler;
     }
 
-    private void epochLoopFailed(Throwable failure) {
-        onEpochLoopFailure.accept(failure);
+    private void guestLost(Throwable failure) {
+        if (lostOrStopping.compareAndSet(false, true)) {
+            onGuestLost.accept(failure);
+        }
+    }
+
+    /** Asks the backup to take the guest over now; for a primary that has stopped a guest it cannot protect. */
+    public void handOverToBackup() {
+        client.handOver();
+    }
+
+    /** Stops the guest here at once, before a hand-over (see {@link GuestAttachment#fence()}). */
+    public void fenceGuest() {
+        guest.fence();
     }
 
     public GuestAttachment guest() {
@@ -166,6 +182,7 @@ public final class PrimaryDaemon implements AutoCloseable {
 
     @Override
     public void close() {
+        lostOrStopping.set(true); // the guest stopping now is no loss
         epochRunner.close();
         sender.close();
         client.close();

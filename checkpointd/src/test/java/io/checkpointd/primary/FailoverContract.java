@@ -158,6 +158,17 @@ abstract class FailoverContract {
     }
 
     @Test
+    void aPrimaryThatLostItsGuestHandsOverWithoutWaitingForSilence() throws Exception {
+        cluster.client.handOver(); // HANDOVER; the backup's clock does not move
+        FailoverController controller = cluster.backup.slot(Cluster.DOMAIN).failover();
+        Cluster.await(() -> controller.outcome() != null, "the backup resuming the guest on HANDOVER");
+        cluster.killPrimary();
+        assertResumedAt(controller.outcome(), broken - 1);
+        assertThat(controller.outcome().detectedAfterNs()).as("no silence was waited for")
+                .isLessThan(Cluster.DETECTION.suspectAfterNs());
+    }
+
+    @Test
     void aPlannedStopSaysGoodbyeAndIsNotAFailure() throws Exception {
         cluster.client.close(); // GOODBYE, then disconnect
         assertThat(cluster.failover()).as("silence after GOODBYE is not death").isNull();

@@ -7,7 +7,8 @@ package io.checkpointd.replication.wire;
  * releases it (they implement {@link io.netty.util.ReferenceCounted} through their buffer).
  */
 public sealed interface Frame
-        permits Hello, HelloAck, CheckpointBegin, Pages, DeviceState, CheckpointEnd, Ack, Heartbeat, Goodbye, DiskWrite {
+        permits Hello, HelloAck, CheckpointBegin, Pages, DeviceState, CheckpointEnd, Ack, Heartbeat, Goodbye, DiskWrite,
+        Handover {
 
     /** The checkpoint this frame belongs to; 0 where a frame belongs to none. */
     long epoch();

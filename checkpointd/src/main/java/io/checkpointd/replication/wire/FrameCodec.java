@@ -57,7 +57,7 @@ import java.util.zip.CRC32C;
  *  encoding is a {@link PageEncoding#code()}; pageCount is also bounded by the receiver's limit
  *
  * DEVICE_STATE (5): the whole payload is the chunk's data.
- * ACK (7), GOODBYE (9): no payload.
+ * ACK (7), GOODBYE (9), HANDOVER (11): no payload.
  *
  * DISK_WRITE (10)
  *  0      1             9             17
@@ -110,6 +110,7 @@ public final class FrameCodec {
     public static final int TYPE_HEARTBEAT = 8;
     public static final int TYPE_GOODBYE = 9;
     public static final int TYPE_DISK_WRITE = 10;
+    public static final int TYPE_HANDOVER = 11;
 
     // Payload offsets, relative to the first payload byte.
     public static final int HELLO_PROTOCOL_VERSION_OFFSET = 0;
@@ -151,6 +152,7 @@ public final class FrameCodec {
 
     public static final int ACK_PAYLOAD_BYTES = 0;
     public static final int GOODBYE_PAYLOAD_BYTES = 0;
+    public static final int HANDOVER_PAYLOAD_BYTES = 0;
 
     public static final int DISK_WRITE_KIND_OFFSET = 0;
     public static final int DISK_WRITE_OFFSET_OFFSET = 1;
@@ -178,6 +180,7 @@ public final class FrameCodec {
             case TYPE_HEARTBEAT -> "HEARTBEAT";
             case TYPE_GOODBYE -> "GOODBYE";
             case TYPE_DISK_WRITE -> "DISK_WRITE";
+            case TYPE_HANDOVER -> "HANDOVER";
             default -> null;
         };
     }
@@ -195,12 +198,13 @@ public final class FrameCodec {
             case Heartbeat _ -> TYPE_HEARTBEAT;
             case Goodbye _ -> TYPE_GOODBYE;
             case DiskWrite _ -> TYPE_DISK_WRITE;
+            case Handover _ -> TYPE_HANDOVER;
         };
     }
 
     /** Whether frames of this type always carry epoch 0 (the record has no epoch of its own). */
     static boolean hasNoEpoch(int type) {
-        return type == TYPE_HELLO || type == TYPE_HEARTBEAT || type == TYPE_GOODBYE;
+        return type == TYPE_HELLO || type == TYPE_HEARTBEAT || type == TYPE_GOODBYE || type == TYPE_HANDOVER;
     }
 
     /** "PAGES frame (epoch 12)": how error messages name the frame at fault. */

@@ -114,6 +114,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             }
             case Ack _ -> withCrc(header(alloc, frame, ACK_PAYLOAD_BYTES, null), null);
             case Goodbye _ -> withCrc(header(alloc, frame, GOODBYE_PAYLOAD_BYTES, null), null);
+            case Handover _ -> withCrc(header(alloc, frame, HANDOVER_PAYLOAD_BYTES, null), null);
             case Heartbeat h -> {
                 requireNonNegative(frame, "sequence", h.sequence());
                 ByteBuf buf = header(alloc, frame, HEARTBEAT_PAYLOAD_BYTES, null);

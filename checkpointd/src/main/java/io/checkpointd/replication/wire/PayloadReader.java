@@ -59,6 +59,7 @@ final class PayloadReader {
                     buf.getLong(start + CKPT_END_DIGEST_OFFSET));
             case TYPE_ACK -> new Ack(epoch);
             case TYPE_GOODBYE -> new Goodbye();
+            case TYPE_HANDOVER -> new Handover();
             case TYPE_DISK_WRITE -> diskWrite();
             case TYPE_HEARTBEAT -> new Heartbeat(
                     nonNegative("sequence", buf.getLong(start + HEARTBEAT_SEQUENCE_OFFSET)),
