@@ -32,11 +32,12 @@ public final class BackupDaemon implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup heartbeats = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final BackupMetrics metrics;
     private final BackupServer server;
+    private final LibvirtRestorer libvirt;
     private final InetSocketAddress address;
 
     private BackupDaemon(CheckpointdConfig config, MeterRegistry registry) {
         metrics = new BackupMetrics(registry);
-        LibvirtRestorer libvirt = new LibvirtRestorer(config.libvirt(), guestNetwork.next(), registry);
+        libvirt = new LibvirtRestorer(config.libvirt(), guestNetwork.next(), registry);
         // The primary's description says which driver runs the guest.
         FailoverController.Restorer restorer = new FailoverController.Restorer() {
             @Override
@@ -51,6 +52,18 @@ public final class BackupDaemon implements AutoCloseable {
             @Override
             public String cannotRestore(String description) {
                 return LibvirtDescription.describes(description) ? libvirt.cannotRestore(description) : null;
+            }
+
+            @Override
+            public void prepare(String domain, String description, Path diskImage) {
+                if (LibvirtDescription.describes(description)) {
+                    libvirt.prepare(domain, description, diskImage);
+                }
+            }
+
+            @Override
+            public void unprepare(String domain) {
+                libvirt.unprepare(domain);
             }
         };
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
@@ -79,6 +92,7 @@ public final class BackupDaemon implements AutoCloseable {
     public void close() {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         server.close();
+        libvirt.close();
         guestNetwork.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         heartbeats.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }

@@ -39,6 +39,17 @@ public final class FailoverController implements AutoCloseable {
         default String cannotRestore(String description) {
             return null;
         }
+
+        /**
+         * A primary connected: the restorer may get ready ahead of a failover (start the guest paused,
+         * waiting for its state), so a failover has less to do. Failures only cost that head start.
+         */
+        default void prepare(String domain, String description, Path diskImage) {
+        }
+
+        /** No failover will follow (planned stop, or this controller closes): drop what prepare made. */
+        default void unprepare(String domain) {
+        }
     }
 
     /** What a failover did, for logs, the demo and tests. */
@@ -80,6 +91,7 @@ public final class FailoverController implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("{}: cannot keep the domain description on disk: {}", domain, e.toString());
         }
+        restorer.prepare(domain, description, store.diskImage());
     }
 
     void onSignOfLife(long nowNs) {
@@ -92,6 +104,7 @@ public final class FailoverController implements AutoCloseable {
             LOG.info("{}: primary stopped protection on purpose; the replica is kept, no failover", domain);
         }
         armed = false;
+        restorer.unprepare(domain);
     }
 
     /** The primary stopped the guest because it could not run it any more: fail over now, not after silence. */
@@ -182,6 +195,7 @@ public final class FailoverController implements AutoCloseable {
 
     @Override
     public void close() {
+        restorer.unprepare(domain);
         if (restored != null) {
             try {
                 restored.close();

@@ -141,7 +141,8 @@ final class ConfigMapper {
                 s.optionalText("guest-ipv4", d.guestIpv4()),
                 s.text("qemu-user", d.qemuUser()),
                 s.path("run-dir", d.runDir(), baseDir),
-                s.optionalText("restored-name", d.restoredName()));
+                s.optionalText("restored-name", d.restoredName()),
+                s.bool("warm-standby", d.warmStandby()));
         s.rejectUnknownKeys();
         return c;
     }

@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param runDir       where the daemon puts those sockets; QEMU must be able to reach it
  * @param restoredName the domain's name when restored on the backup; empty keeps the primary's name (two
  *                     hosts). On one host (tests) it must differ, as libvirt allows one domain per name.
+ * @param warmStandby  on the backup: create the domain, paused and waiting, as soon as its primary connects,
+ *                     so a failover does not spend its time creating it
  */
 public record LibvirtConfig(String uri, String tap, Path diskImage, String guestIpv4, String qemuUser, Path runDir,
-                            String restoredName) {
+                            String restoredName, boolean warmStandby) {
 
     /** Linux interface names are at most 15 bytes (IFNAMSIZ - 1). */
     static final int MAX_TAP_CHARS = 15;
@@ -36,7 +38,8 @@ public record LibvirtConfig(String uri, String tap, Path diskImage, String guest
     }
 
     public static LibvirtConfig defaults() {
-        return new LibvirtConfig("qemu:///system", "", null, "", "libvirt-qemu", Path.of("/run/checkpointd"), "");
+        return new LibvirtConfig("qemu:///system", "", null, "", "libvirt-qemu", Path.of("/run/checkpointd"), "",
+                true);
     }
 
     public boolean hasDisk() {
@@ -44,18 +47,22 @@ public record LibvirtConfig(String uri, String tap, Path diskImage, String guest
     }
 
     public LibvirtConfig withTap(String tap) {
-        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName);
+        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }
 
     public LibvirtConfig withDiskImage(Path diskImage) {
-        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName);
+        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }
 
     public LibvirtConfig withRunDir(Path runDir) {
-        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName);
+        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }
 
     public LibvirtConfig withRestoredName(String restoredName) {
-        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName);
+        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
+    }
+
+    public LibvirtConfig withWarmStandby(boolean warmStandby) {
+        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }
 }

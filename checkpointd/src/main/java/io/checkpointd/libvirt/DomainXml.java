@@ -196,6 +196,17 @@ public final class DomainXml {
         }
         Element nic = children(child(root, "devices"), "interface").getFirst();
         child(nic, "source").setAttribute("port", Integer.toString(nicPort));
+        if (!name.equals(name())) {
+            // Under another name on the same host: a console log file can have one writer only.
+            for (String kind : List.of("serial", "console")) {
+                for (Element device : children(child(root, "devices"), kind)) {
+                    Element src = child(device, "source");
+                    if ("file".equals(device.getAttribute("type")) && src != null && !src.getAttribute("path").isEmpty()) {
+                        src.setAttribute("path", src.getAttribute("path") + "." + name);
+                    }
+                }
+            }
+        }
         if (nbdSocket != null) {
             for (Element disk : children(child(root, "devices"), "disk")) {
                 Element src = child(disk, "source");

@@ -37,7 +37,7 @@ class ConfigLoaderTest {
             "pre-copy.sigma-low", "pre-copy.sigma-high",
             "metrics.enabled", "metrics.listen",
             "libvirt.uri", "libvirt.tap", "libvirt.disk-image", "libvirt.guest-ipv4", "libvirt.qemu-user",
-            "libvirt.run-dir", "libvirt.restored-name");
+            "libvirt.run-dir", "libvirt.restored-name", "libvirt.warm-standby");
 
     @TempDir
     Path dir;

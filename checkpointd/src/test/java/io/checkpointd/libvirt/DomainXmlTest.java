@@ -18,6 +18,7 @@ class DomainXmlTest {
                   <source protocol='nbd' name='vda'><host transport='unix' socket='/run/checkpointd/web1/disk.sock'/></source>
                   <target dev='vda' bus='virtio'/>
                 </disk>
+                <serial type='file'><source path='/var/log/web1.console'/><target port='0'/></serial>
                 <interface type='client'>
                   <mac address='52:54:00:AB:CD:EF'/>
                   <source address='127.0.0.1' port='7501'/>
@@ -78,6 +79,10 @@ class DomainXmlTest {
         assertThat(restored).contains("xmlns:qemu=\"" + DomainXml.QEMU_NS + "\"")
                 .containsPattern("<qemu:arg value=\"-incoming\"/>\\s*<qemu:arg value=\"defer\"/>");
         assertThat(xml.problems()).isEmpty();
+        assertThat(restored).as("a console file has one writer: the restored guest gets its own")
+                .contains("path=\"/var/log/web1.console.web1-restored\"");
+        assertThat(DomainXml.parse(GOOD, "t").forRestore("web1", 9001, null))
+                .contains("path=\"/var/log/web1.console\"");
     }
 
     @Test

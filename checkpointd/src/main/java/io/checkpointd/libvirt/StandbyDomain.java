@@ -1,0 +1,267 @@
+package io.checkpointd.libvirt;
+
+import io.checkpointd.config.LibvirtConfig;
+import io.checkpointd.disk.WriteListener;
+import io.checkpointd.disk.nbd.ListenAddress;
+import io.checkpointd.disk.nbd.NbdServer;
+import io.checkpointd.disk.nbd.NbdServerConfig;
+import io.checkpointd.netbuffer.bridge.FrameBridge;
+import io.checkpointd.netbuffer.bridge.TapDevice;
+import io.checkpointd.util.MappedFiles;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.LibvirtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The protected domain on the backup, created paused and waiting for its state ({@code -incoming defer}):
+ * its NIC on this host's frame bridge and tap, its disk on an NBD server over the disk replica. Made when
+ * a primary connects (a warm standby: creating a domain is most of a restore's time) or, failing that,
+ * at failover. {@link #resume} then writes the replica RAM into QEMU's RAM file, streams the device state
+ * in, runs the guest and announces it with a gratuitous ARP.
+ *
+ * <p>Until resumed it uses little memory: its RAM file is sparse and QEMU runs no guest code.
+ */
+final class StandbyDomain implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StandbyDomain.class);
+    private static final int VIR_DOMAIN_START_PAUSED = 1;
+    private static final long INCOMING_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(20);
+
+    private final String domainName;
+    private final String name;
+    private final String descriptionJson;
+    private final LibvirtDescription description;
+    private final Deque<AutoCloseable> opened;
+    private final FrameBridge bridge;
+    private final Domain domain;
+    private final Qmp qmp;
+    private final Path socketDir;
+    private final long createNs;
+    private final Object diskIdentity;
+
+    private StandbyDomain(LibvirtConfig config, EventLoop loop, MeterRegistry registry, String domainName,
+                          String descriptionJson, Path diskImage, Deque<AutoCloseable> opened)
+            throws IOException, LibvirtException {
+        this.domainName = domainName;
+        this.descriptionJson = descriptionJson;
+        this.opened = opened;
+        this.description = LibvirtDescription.parse(descriptionJson);
+        this.diskIdentity = identityOf(diskImage);
+        DomainXml xml = DomainXml.parse(description.xml(), "domain '" + domainName + "' from the primary");
+        this.name = config.restoredName().isEmpty() ? domainName : config.restoredName();
+        socketDir = QemuSockets.prepareDir(config.runDir().resolve(name), config.qemuUser());
+        opened.push(() -> Files.deleteIfExists(socketDir));
+        if (config.tap().isEmpty()) {
+            throw new IllegalStateException("libvirt.tap is not set on this backup: the restored guest needs a "
+                    + "tap device for its network");
+        }
+        // Unprotected once resumed: frames from the guest go straight out to the tap.
+        DirectEgress egress = new DirectEgress();
+        bridge = FrameBridge.start(TapDevice.open(config.tap()), loop, new InetSocketAddress("127.0.0.1", 0),
+                egress::send);
+        egress.bridge = bridge;
+        opened.push(bridge);
+        Path nbdSocket = null;
+        if (xml.nbdDisk().isPresent()) {
+            if (diskImage == null) {
+                throw new IllegalStateException("the domain has an NBD disk but this backup holds no disk replica");
+            }
+            nbdSocket = socketDir.resolve("disk.sock");
+            NbdServer nbd = NbdServer.start(NbdServerConfig.of(xml.nbdDisk().get().export(), diskImage,
+                    new ListenAddress.UnixSocket(nbdSocket)), WriteListener.NONE, registry,
+                    Tags.of("domain", name, "disk", "vda"));
+            opened.push(nbd);
+            QemuSockets.handToQemu(nbdSocket, config.qemuUser());
+        }
+        Connect connection = LibvirtTarget.connect(config.uri());
+        opened.push(() -> LibvirtTarget.closeQuietly(connection));
+        long startNs = System.nanoTime();
+        domain = connection.domainCreateXML(xml.forRestore(name, bridge.localAddress().getPort(), nbdSocket),
+                VIR_DOMAIN_START_PAUSED);
+        opened.push(() -> {
+            LOG.info("{}: stopping domain '{}' here: its network and disk are served by this daemon", domainName, name);
+            LibvirtDomain.destroyQuietly(domain);
+        });
+        createNs = System.nanoTime() - startNs;
+        qmp = new Qmp(domain, name);
+    }
+
+    static StandbyDomain create(LibvirtConfig config, EventLoop loop, MeterRegistry registry, String domainName,
+                                String descriptionJson, Path diskImage) throws IOException {
+        Deque<AutoCloseable> opened = new ArrayDeque<>();
+        try {
+            return new StandbyDomain(config, loop, registry, domainName, descriptionJson, diskImage, opened);
+        } catch (IOException | LibvirtException | RuntimeException e) {
+            Closing.inReverse(opened);
+            throw new IOException("cannot create domain '" + domainName + "' here: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Still what it was made for: the same primary description, the same disk replica file (the backup
+     * starts a new one when the disk's size changes; the NBD server here would still serve the old one), and
+     * QEMU alive, waiting for its state.
+     */
+    boolean standsFor(String descriptionJson, Path diskImage) {
+        if (!this.descriptionJson.equals(descriptionJson) || !java.util.Objects.equals(diskIdentity,
+                identityOf(diskImage))) {
+            return false;
+        }
+        try {
+            return domain.isActive() == 1 && qmp.runState().equals("inmigrate");
+        } catch (LibvirtException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The file's identity (device and inode), or null when there is no such file. */
+    private static Object identityOf(Path file) {
+        try {
+            return file == null ? null
+                    : Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    long createNs() {
+        return createNs;
+    }
+
+    /** Gives the domain the checkpoint and runs it; from here on it is the running, restored guest. */
+    void resume(Path replicaRam, byte[] deviceState) throws IOException, LibvirtException {
+        long startNs = System.nanoTime();
+        fillRam(replicaRam);
+        long filledNs = System.nanoTime();
+        qmp.ignoreSharedMemory();
+        Path incoming = socketDir.resolve("incoming.sock");
+        qmp.execute("migrate-incoming", Qmp.args().put("uri", "unix:" + incoming));
+        stream(incoming, deviceState);
+        awaitPaused();
+        long migratedNs = System.nanoTime();
+        domain.resume();
+        long resumedNs = System.nanoTime();
+        announce();
+        LOG.warn("{}: running here as '{}': RAM {} ms, device state ({} bytes) {} ms, resume {} ms (domain created "
+                        + "{} ms before)", domainName, name, millis(filledNs - startNs), deviceState.length,
+                millis(migratedNs - filledNs), millis(resumedNs - migratedNs), millis(createNs));
+    }
+
+    /** Copies the replica into the RAM file QEMU created for this domain (shared: QEMU sees it). */
+    private void fillRam(Path replicaRam) throws IOException {
+        long ramBytes = description.ramBytes();
+        Path ramFile = Path.of(qmp.ramFile(LibvirtDomain.RAM_OBJECT));
+        if (Files.size(ramFile) != ramBytes || Files.size(replicaRam) != ramBytes) {
+            throw new IllegalStateException(name + ": RAM sizes differ: QEMU's " + ramFile + " has "
+                    + Files.size(ramFile) + " bytes, the replica " + Files.size(replicaRam) + ", the primary "
+                    + ramBytes);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment target = MappedFiles.mapReadWrite(ramFile, ramBytes, arena);
+            MemorySegment source = MappedFiles.mapReadOnly(replicaRam, arena);
+            MemorySegment.copy(source, 0, target, 0, ramBytes);
+        }
+    }
+
+    /** QEMU creates the incoming socket once migrate-incoming runs; connect (retrying briefly) and send. */
+    private static void stream(Path incoming, byte[] deviceState) throws IOException {
+        long deadlineNs = System.nanoTime() + INCOMING_TIMEOUT_NS;
+        while (true) {
+            try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                channel.connect(UnixDomainSocketAddress.of(incoming));
+                ByteBuffer bytes = ByteBuffer.wrap(deviceState);
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
+                return;
+            } catch (java.net.SocketException | java.nio.file.NoSuchFileException e) {
+                if (System.nanoTime() > deadlineNs) {
+                    throw new IOException("QEMU's incoming socket " + incoming + " never accepted: " + e.getMessage(), e);
+                }
+                sleepMs(5);
+            }
+        }
+    }
+
+    /** After the incoming migration QEMU stays paused (the domain was created paused). */
+    private void awaitPaused() {
+        long deadlineNs = System.nanoTime() + INCOMING_TIMEOUT_NS;
+        while (true) {
+            String status = qmp.runState();
+            if (status.equals("paused")) {
+                return;
+            }
+            String migration = qmp.migrationStatus();
+            if (migration.equals("failed") || migration.equals("cancelled")) {
+                throw new IllegalStateException(name + ": incoming migration " + migration + ": "
+                        + qmp.lastMigration().path("error-desc").asText("no reason given"));
+            }
+            if (System.nanoTime() > deadlineNs) {
+                throw new IllegalStateException(name + ": QEMU still '" + status + "' (migration '" + migration
+                        + "') after the device state was sent");
+            }
+            sleepMs(2);
+        }
+    }
+
+    private void announce() throws IOException {
+        if (description.guestIpv4().isEmpty()) {
+            LOG.info("no libvirt.guest-ipv4 on the primary: no gratuitous ARP; the network learns the guest's new "
+                    + "place from its own traffic");
+            return;
+        }
+        byte[] mac = HexFormat.ofDelimiter(":").parseHex(description.mac());
+        Inet4Address ip = (Inet4Address) InetAddress.getByName(description.guestIpv4());
+        bridge.announce(mac, ip);
+        LOG.info("announced {} at {} by gratuitous ARP", description.guestIpv4(), description.mac());
+    }
+
+    private static long millis(long ns) {
+        return TimeUnit.NANOSECONDS.toMillis(ns);
+    }
+
+    private static void sleepMs(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while restoring", e);
+        }
+    }
+
+    /** Destroys the domain and stops its bridge and disk. */
+    @Override
+    public void close() {
+        Closing.inReverse(opened);
+    }
+
+    /** The restored guest's egress: straight to the tap. Set once, before QEMU exists to send anything. */
+    private static final class DirectEgress {
+        private volatile FrameBridge bridge;
+
+        void send(ByteBuf frame) {
+            bridge.sendToTap(frame);
+        }
+    }
+}
