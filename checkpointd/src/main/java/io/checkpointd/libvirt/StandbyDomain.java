@@ -96,6 +96,7 @@ final class StandbyDomain implements AutoCloseable {
         }
         Connect connection = LibvirtTarget.connect(config.uri());
         opened.push(() -> LibvirtTarget.closeQuietly(connection));
+        removeOrphan(connection, name, domainName);
         long startNs = System.nanoTime();
         domain = connection.domainCreateXML(xml.forRestore(name, bridge.localAddress().getPort(), nbdSocket),
                 VIR_DOMAIN_START_PAUSED);
@@ -105,6 +106,26 @@ final class StandbyDomain implements AutoCloseable {
         });
         createNs = System.nanoTime() - startNs;
         qmp = new Qmp(domain, name);
+    }
+
+    /**
+     * A standby left behind by a backup daemon that was killed (its domains outlive it) would block this
+     * one forever: remove it. A domain of that name that runs a guest is left alone and named.
+     */
+    private static void removeOrphan(Connect connection, String name, String domainName) throws LibvirtException {
+        Domain existing;
+        try {
+            existing = connection.domainLookupByName(name);
+        } catch (LibvirtException e) {
+            return; // none: the usual case
+        }
+        String state = existing.isActive() == 1 ? new Qmp(existing, name).runState() : "shut off";
+        if (!state.equals("inmigrate")) {
+            throw new IllegalStateException("a domain named '" + name + "' already exists here (" + state
+                    + "); stop or undefine it, or give the restored domain another name (libvirt.restored-name)");
+        }
+        LOG.warn("{}: removing '{}', a standby left waiting by an earlier backup daemon", domainName, name);
+        existing.destroy();
     }
 
     static StandbyDomain create(LibvirtConfig config, EventLoop loop, MeterRegistry registry, String domainName,

@@ -114,8 +114,10 @@ class FrameCodecCorruptionTest {
     static Stream<Arguments> malformedFrames() {
         byte[] name = "vm-1".getBytes(StandardCharsets.UTF_8);
         return Stream.of(
-                argumentSet("unknown type", rawFrame(11, 5, new byte[0]),
-                        "frame type 11 (epoch 5) is unknown"),
+                argumentSet("unknown type", rawFrame(12, 5, new byte[0]),
+                        "frame type 12 (epoch 5) is unknown"),
+                argumentSet("HANDOVER with an epoch", rawFrame(TYPE_HANDOVER, 5, new byte[0]),
+                        "HANDOVER frame (epoch 5): epoch must be 0"),
                 argumentSet("DISK_WRITE data not matching its length",
                         rawFrame(TYPE_DISK_WRITE, 5, payload((byte) 1, 0L, 10L, new byte[3])),
                         "DISK_WRITE frame (epoch 5): WRITE of 10 bytes carries 3 bytes of data"),
