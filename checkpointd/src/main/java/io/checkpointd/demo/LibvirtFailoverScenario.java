@@ -165,7 +165,7 @@ public final class LibvirtFailoverScenario {
     private static void awaitGuestService(Path console, ChildProcess primary) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!(Files.exists(console) && Files.readString(console).contains("listening on udp port"))) {
-            if (!primary.isAlive() || System.nanoTime() > deadline) {
+            if (!primary.isAlive() || System.nanoTime() - deadline > 0) {
                 throw new IOException("the guest's service did not start; console:\n"
                         + (Files.exists(console) ? tail(Files.readString(console)) : "(none)") + "\nprimary:\n"
                         + primary.logTail());
@@ -219,7 +219,7 @@ public final class LibvirtFailoverScenario {
     private JsonNode awaitFailover(Path failoverJson, ChildProcess backup) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(failoverJson)) {
-            if (System.nanoTime() > deadline) {
+            if (System.nanoTime() - deadline > 0) {
                 problems.add("the backup wrote no failover.json:\n" + backup.logTail());
                 return JSON.nullNode();
             }

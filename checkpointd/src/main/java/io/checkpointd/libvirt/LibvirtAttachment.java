@@ -118,7 +118,7 @@ public final class LibvirtAttachment implements GuestAttachment {
     private static void awaitGuestNic(FrameBridge bridge, String name) {
         long deadlineNs = System.nanoTime() + NIC_CONNECT_TIMEOUT_NS;
         while (!bridge.guestConnected()) {
-            if (System.nanoTime() > deadlineNs) {
+            if (System.nanoTime() - deadlineNs > 0) {
                 throw new IllegalStateException("domain '" + name + "' started but its NIC never connected to the "
                         + "frame bridge at " + bridge.localAddress() + "; check <interface type='client'> in its XML");
             }

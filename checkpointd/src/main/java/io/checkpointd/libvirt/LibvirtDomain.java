@@ -181,7 +181,7 @@ public final class LibvirtDomain implements ProtectedDomain {
                 case "failed", "cancelled" -> throw new IllegalStateException(name + ": device-state migration "
                         + status + ": " + qmp.lastMigration().path("error-desc").asText("no reason given"));
                 default -> {
-                    if (System.nanoTime() > deadlineNs) {
+                    if (System.nanoTime() - deadlineNs > 0) {
                         throw new IllegalStateException(name + ": device-state migration still '" + status + "'");
                     }
                     Thread.onSpinWait();

@@ -217,7 +217,7 @@ final class StandbyDomain implements AutoCloseable {
                 }
                 return;
             } catch (java.net.SocketException | java.nio.file.NoSuchFileException e) {
-                if (System.nanoTime() > deadlineNs) {
+                if (System.nanoTime() - deadlineNs > 0) {
                     throw new IOException("QEMU's incoming socket " + incoming + " never accepted: " + e.getMessage(), e);
                 }
                 sleepMs(5);
@@ -238,7 +238,7 @@ final class StandbyDomain implements AutoCloseable {
                 throw new IllegalStateException(name + ": incoming migration " + migration + ": "
                         + qmp.lastMigration().path("error-desc").asText("no reason given"));
             }
-            if (System.nanoTime() > deadlineNs) {
+            if (System.nanoTime() - deadlineNs > 0) {
                 throw new IllegalStateException(name + ": QEMU still '" + status + "' (migration '" + migration
                         + "') after the device state was sent");
             }
