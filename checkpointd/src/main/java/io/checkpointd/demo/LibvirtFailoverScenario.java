@@ -182,6 +182,9 @@ public final class LibvirtFailoverScenario {
                         "--duration", settings.durationS() + "s", "--json",
                         "--acked-out", work.resolve("acked.txt").toString()))) {
             Thread.sleep(TimeUnit.SECONDS.toMillis(settings.killAtS()));
+            // Whether the failover will find the domain waiting (libvirt.warm-standby) or must create it.
+            report.put("standby_ready_at_kill", Files.readString(work.resolve("backup.log"))
+                    .contains("warm standby ready"));
             long killMs = System.currentTimeMillis();
             ProcessHandle.of(qemuPid).ifPresent(ProcessHandle::destroyForcibly);
             if (settings.kill() == Kill.HOST) {

@@ -8,10 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import io.micrometer.core.instrument.Gauge;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +40,8 @@ public final class LibvirtRestorer implements AutoCloseable {
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("libvirt-standby").daemon().factory());
     private final Map<String, StandbyDomain> standbys = new HashMap<>();
+    // Per domain: 1 while a warm standby is ready here. Written on the worker, read by scrapes.
+    private final Map<String, AtomicInteger> standbyReady = new ConcurrentHashMap<>();
 
     public LibvirtRestorer(LibvirtConfig config, EventLoop loop, MeterRegistry registry) {
         this.config = config;
@@ -80,6 +85,7 @@ public final class LibvirtRestorer implements AutoCloseable {
      * need not (when {@code libvirt.warm-standby} is on). A standby for another description is replaced.
      */
     public void prepare(String domainName, String descriptionJson, Path diskImage) {
+        readyGauge(domainName);
         worker.execute(() -> prepareNow(domainName, descriptionJson, diskImage));
     }
 
@@ -99,6 +105,7 @@ public final class LibvirtRestorer implements AutoCloseable {
         try {
             StandbyDomain standby = StandbyDomain.create(config, loop, registry, domainName, descriptionJson, diskImage);
             standbys.put(domainName, standby);
+            readyGauge(domainName).set(1);
             LOG.info("{}: warm standby ready here (domain created paused in {} ms)", domainName,
                     TimeUnit.NANOSECONDS.toMillis(standby.createNs()));
         } catch (IOException e) {
@@ -107,6 +114,7 @@ public final class LibvirtRestorer implements AutoCloseable {
     }
 
     private void unprepareNow(String domainName) {
+        readyGauge(domainName).set(0);
         StandbyDomain standby = standbys.remove(domainName);
         if (standby != null) {
             standby.close();
@@ -130,6 +138,7 @@ public final class LibvirtRestorer implements AutoCloseable {
     private AutoCloseable restoreNow(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
                                      Path diskImage) throws IOException {
         StandbyDomain standby = standbys.remove(domainName);
+        readyGauge(domainName).set(0);
         if (standby != null && !standby.standsFor(descriptionJson, diskImage)) {
             LOG.warn("{}: the warm standby is no longer usable; creating the domain afresh", domainName);
             standby.close();
@@ -145,6 +154,17 @@ public final class LibvirtRestorer implements AutoCloseable {
             standby.close();
             throw new IOException("cannot restore domain '" + domainName + "': " + e.getMessage(), e);
         }
+    }
+
+    private AtomicInteger readyGauge(String domainName) {
+        return standbyReady.computeIfAbsent(domainName, d -> {
+            AtomicInteger ready = new AtomicInteger();
+            Gauge.builder("checkpointd.standby.ready", ready, AtomicInteger::get).tag("domain", d)
+                    .description("1 while the backup holds the domain created and paused, ready to resume (warm "
+                            + "standby)")
+                    .register(registry);
+            return ready;
+        });
     }
 
     /** Stops any standby (the backup daemon is stopping). */

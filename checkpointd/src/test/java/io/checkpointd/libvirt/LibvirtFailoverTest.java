@@ -51,6 +51,7 @@ class LibvirtFailoverTest {
         assertThat(report.path("kill_to_first_answer_ms").asLong()).isPositive();
         assertThat(report.path("backup_failover").path("resumed_epoch").asLong()).isPositive();
         assertThat(report.path("disk_log").path("records").asLong()).isPositive();
+        assertThat(report.path("standby_ready_at_kill").asBoolean()).as("the backup's warm standby was ready").isTrue();
         return report;
     }
 

@@ -49,14 +49,19 @@ class LibvirtMetricsCatalogueTest {
                      new ListenAddress.Tcp(InetAddress.getLoopbackAddress(), 0)), WriteListener.NONE, registry,
                      Tags.of("domain", "d", "disk", "vda"))) {
             BridgeMetrics.register(registry, Tags.of("domain", "d"), bridge.counters());
+            try (LibvirtRestorer restorer = new LibvirtRestorer(
+                    io.checkpointd.config.LibvirtConfig.defaults().withWarmStandby(false), group.next(), registry)) {
+                restorer.prepare("d", "{}", null); // no standby wanted: only the gauge, at 0
+            }
             assertThat(nbd.uri()).startsWith("nbd://");
             Set<String> families = new TreeSet<>();
             for (String line : registry.scrape().split("\n")) {
-                if (line.startsWith("# TYPE checkpointd_net_bridge") || line.startsWith("# TYPE checkpointd_disk_nbd")) {
+                if (line.startsWith("# TYPE checkpointd_net_bridge") || line.startsWith("# TYPE checkpointd_disk_nbd")
+                        || line.startsWith("# TYPE checkpointd_standby")) {
                     families.add(line.split(" ")[2]);
                 }
             }
-            assertThat(families).hasSizeGreaterThanOrEqualTo(11);
+            assertThat(families).hasSizeGreaterThanOrEqualTo(12);
             String catalogue = Files.readString(PrometheusTools.repoFile("docs/metrics.md"));
             for (String family : families) {
                 assertThat(catalogue).as("docs/metrics.md lists %s", family).contains("`" + family + "`");
