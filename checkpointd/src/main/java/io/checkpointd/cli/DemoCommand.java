@@ -51,7 +51,7 @@ final class DemoCommand implements Callable<Integer> {
     long durationNs;
 
     @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
-            description = "Checkpoint interval (default: epoch.interval of the config, 50ms built in).")
+            description = "Time the guest runs between checkpoints (default: epoch.interval of the config, 50ms built in).")
     Long epochNs;
 
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "32",

@@ -30,7 +30,7 @@ final class E2eFailoverCommand implements Callable<Integer> {
     int ramMib;
 
     @Option(names = "--epoch-ms", paramLabel = "MS", defaultValue = "100",
-            description = "Checkpoint interval (default: ${DEFAULT-VALUE}).")
+            description = "Time the guest runs between checkpoints (default: ${DEFAULT-VALUE}).")
     int epochMs;
 
     @Option(names = "--duration-s", paramLabel = "S", defaultValue = "20",

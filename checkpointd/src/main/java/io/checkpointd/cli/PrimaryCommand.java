@@ -20,8 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "primary", mixinStandardHelpOptions = true,
         description = {"Run a guest protected by continuous checkpoints to a backup (driver 'sim': the embedded guest).",
                 "Stops on SIGTERM or SIGINT.",
-                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped",
-                "here and left to the backup, which resumes it from the last committed checkpoint."})
+                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped "
+                        + "here and handed over to the backup, which resumes it from the last committed checkpoint."})
 final class PrimaryCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(PrimaryCommand.class);
     /** Exit status when the guest could no longer be protected and was handed over (EX_SOFTWARE). */
@@ -42,7 +42,7 @@ final class PrimaryCommand implements Callable<Integer> {
     String domain;
 
     @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
-            description = "Checkpoint interval, e.g. 25ms (epoch.interval).")
+            description = "Time the guest runs between checkpoints, e.g. 25ms (epoch.interval).")
     Long epochNs;
 
     @Option(names = "--service-port", paramLabel = "PORT",

@@ -13,11 +13,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "protect", mixinStandardHelpOptions = true,
         description = {"Start a libvirt domain and protect it with continuous checkpoints to a backup.",
-                "The domain must be defined and shut off: QEMU connects to this daemon's network bridge and",
-                "disk server when it starts (see conf/libvirt/protected-domain.xml for what its XML needs).",
+                "The domain must be defined and shut off: QEMU connects to this daemon's network bridge and "
+                        + "disk server when it starts (conf/libvirt/protected-domain.xml shows what its XML needs).",
                 "Stopping protect (SIGTERM or SIGINT) stops the domain.",
-                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped",
-                "here and left to the backup, which resumes it from the last committed checkpoint."})
+                "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped "
+                        + "here and handed over to the backup, which resumes it from the last committed checkpoint."})
 final class ProtectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DOMAIN", description = "The libvirt domain's name (domain.name).")
     String domain;
@@ -33,7 +33,7 @@ final class ProtectCommand implements Callable<Integer> {
     HostPort backup;
 
     @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
-            description = "Checkpoint interval, e.g. 100ms (epoch.interval).")
+            description = "Time the guest runs between checkpoints, e.g. 100ms (epoch.interval).")
     Long epochNs;
 
     @Option(names = "--tap", paramLabel = "NAME", description = "Tap device for the guest's network (libvirt.tap).")
