@@ -1,5 +1,6 @@
 package io.checkpointd.experiments;
 
+import io.checkpointd.util.FileTrees;
 import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.ConfigValidator;
@@ -11,9 +12,7 @@ import io.checkpointd.primary.PrimaryDaemon;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The first pause of a protected guest, with the full checkpoint copied live (pre-copy rounds, then one
@@ -73,11 +72,7 @@ public final class InitialSyncExperiment {
                 }
             }
         } finally {
-            try (Stream<Path> paths = Files.walk(dir)) {
-                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            FileTrees.delete(dir);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.checkpointd.backup;
 
+import io.checkpointd.util.FileTrees;
 import io.checkpointd.disk.replica.DiskReplica;
 import io.checkpointd.disk.replica.InconsistentReplicaException;
 import io.checkpointd.util.MappedFiles;
@@ -98,7 +99,7 @@ public final class ReplicaStore implements AutoCloseable {
                 opened.close();
             }
             LOG.info("{}: starting a new disk replica ({} bytes); the next full checkpoint fills it", domain, sizeBytes);
-            deleteTree(diskDir);
+            FileTrees.delete(diskDir);
             opened = DiskReplica.open(diskDir, sizeBytes, MAX_BUFFERED_DISK_BYTES);
         }
         disk = opened;
@@ -106,17 +107,6 @@ public final class ReplicaStore implements AutoCloseable {
 
     private long lastCommittedEpochOrNone() {
         return lastCommittedEpoch == 0 ? DiskReplica.NO_EPOCH : lastCommittedEpoch;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /** The disk replica, or null when the domain has no mirrored disk. */

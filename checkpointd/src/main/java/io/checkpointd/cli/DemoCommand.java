@@ -1,5 +1,6 @@
 package io.checkpointd.cli;
 
+import io.checkpointd.util.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.checkpointd.backup.ReplicaStore;
@@ -15,11 +16,9 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -104,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
             return clean ? 0 : 2;
         } finally {
             if (workDir == null) {
-                deleteTree(work);
+                FileTrees.delete(work);
             } else {
                 err.println("demo: logs, replica and summaries kept in " + work);
             }
@@ -118,8 +117,8 @@ final class DemoCommand implements Callable<Integer> {
                 "primary.log", "backup.metrics-port", "primary.metrics-port")) {
             Files.deleteIfExists(work.resolve(stale));
         }
-        deleteTree(backupDir);
-        deleteTree(work.resolve("primary"));
+        FileTrees.delete(backupDir);
+        FileTrees.delete(work.resolve("primary"));
         List<String> common = new ArrayList<>();
         if (configOption.file != null) {
             common.add("--config");
@@ -241,16 +240,5 @@ final class DemoCommand implements Callable<Integer> {
             all.addAll(list);
         }
         return all;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

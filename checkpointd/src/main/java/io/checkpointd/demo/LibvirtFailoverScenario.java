@@ -1,5 +1,6 @@
 package io.checkpointd.demo;
 
+import io.checkpointd.util.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -69,7 +70,7 @@ public final class LibvirtFailoverScenario {
             runScenario(work, report);
         } finally {
             // The killed primary could not remove its sockets' directory.
-            deleteTree(Path.of("/run/checkpointd", name));
+            FileTrees.delete(Path.of("/run/checkpointd", name));
             host.close();
         }
         report.put("passed", problems.isEmpty());
@@ -117,16 +118,6 @@ public final class LibvirtFailoverScenario {
             }
             checkDisk(report, backupDir.resolve(name).resolve("disk").resolve("disk.replica"),
                     work.resolve("acked.txt"), work);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (var paths = Files.walk(dir)) {
-                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.checkpointd.cli;
 
+import io.checkpointd.util.FileTrees;
 import static io.checkpointd.testing.PrometheusTools.PROMTOOL;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -76,7 +77,7 @@ class ObservedPairTest {
                 c.close();
             }
         }
-        PrometheusTools.deleteTree(dir);
+        FileTrees.delete(dir);
     }
 
     // ---- /status ----

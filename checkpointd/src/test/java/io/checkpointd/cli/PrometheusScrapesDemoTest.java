@@ -1,5 +1,6 @@
 package io.checkpointd.cli;
 
+import io.checkpointd.util.FileTrees;
 import static io.checkpointd.testing.PrometheusTools.PROMETHEUS;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -47,7 +48,7 @@ class PrometheusScrapesDemoTest {
             // The demo stops its child processes when its run ends; wait for that rather than leak them.
             demo.join(TimeUnit.SECONDS.toMillis(DEMO_SECONDS + 60));
         }
-        PrometheusTools.deleteTree(dir);
+        FileTrees.delete(dir);
     }
 
     @Test
