@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * libvirt domains a scenario creates, by name, through virsh; {@link #close()} destroys and undefines
@@ -23,30 +22,18 @@ final class Domains implements AutoCloseable {
         Path file = Files.createTempFile("checkpointd-domain", ".xml");
         try {
             Files.writeString(file, xml);
-            virsh(true, "define", file.toString());
+            HostCommand.run("virsh", "-q", "-c", URI, "define", file.toString());
         } finally {
             Files.deleteIfExists(file);
         }
-    }
-
-    static String virsh(boolean required, String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("virsh", "-q", "-c", URI));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
-                new java.io.File("/dev/null"))).start();
-        String output = new String(p.getInputStream().readAllBytes()).strip();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || (required && p.exitValue() != 0)) {
-            throw new IOException(String.join(" ", command) + " failed: " + output);
-        }
-        return output;
     }
 
     @Override
     public void close() {
         for (String name : names) {
             try {
-                virsh(false, "destroy", name);
-                virsh(false, "undefine", name);
+                HostCommand.virsh("destroy", name);
+                HostCommand.virsh("undefine", name);
             } catch (IOException e) {
                 // Cleanup: a domain that is not there is what we want.
             } catch (InterruptedException e) {

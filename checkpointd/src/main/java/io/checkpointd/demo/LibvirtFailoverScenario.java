@@ -66,7 +66,7 @@ public final class LibvirtFailoverScenario {
                 .put("dead_after_ms", settings.deadAfterMs()).put("kill", settings.kill().name().toLowerCase());
         LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
-            LibvirtHost.run(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
+            HostCommand.runLogged(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
             runScenario(work, report);
         } finally {
             // The killed primary could not remove its sockets' directory.
@@ -158,7 +158,7 @@ public final class LibvirtFailoverScenario {
         while (!(Files.exists(console) && Files.readString(console).contains("listening on udp port"))) {
             if (!primary.isAlive() || System.nanoTime() - deadline > 0) {
                 throw new IOException("the guest's service did not start; console:\n"
-                        + (Files.exists(console) ? tail(Files.readString(console)) : "(none)") + "\nprimary:\n"
+                        + (Files.exists(console) ? HostCommand.tail(Files.readString(console)) : "(none)") + "\nprimary:\n"
                         + primary.logTail());
             }
             Thread.sleep(100);
@@ -244,7 +244,7 @@ public final class LibvirtFailoverScenario {
         int start = text.indexOf('{');
         int end = text.lastIndexOf('}');
         if (start < 0 || end < start) {
-            throw new IOException("no JSON report in " + log + ":\n" + tail(text));
+            throw new IOException("no JSON report in " + log + ":\n" + HostCommand.tail(text));
         }
         return JSON.readTree(text.substring(start, end + 1));
     }
@@ -257,10 +257,5 @@ public final class LibvirtFailoverScenario {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }
-    }
-
-    private static String tail(String text) {
-        String[] lines = text.split("\n");
-        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 15), lines.length));
     }
 }

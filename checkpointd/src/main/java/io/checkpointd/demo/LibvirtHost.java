@@ -1,7 +1,6 @@
 package io.checkpointd.demo;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -27,27 +26,12 @@ public final class LibvirtHost implements AutoCloseable {
     public static LibvirtHost up(Path repo, Path log) throws IOException, InterruptedException {
         LibvirtHost host = new LibvirtHost(isRunning("libvirtd"), isRunning("virtlogd"));
         try {
-            run(log, repo.resolve("scripts/libvirt-up").toString());
+            HostCommand.runLogged(log, repo.resolve("scripts/libvirt-up").toString());
         } catch (IOException | InterruptedException e) {
             host.close();
             throw e;
         }
         return host;
-    }
-
-    static void run(Path log, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", command) + " failed; see " + log + ":\n" + tail(log));
-        }
-    }
-
-    static String tail(Path log) throws IOException {
-        String[] lines = Files.readString(log).split("\n");
-        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 15), lines.length));
     }
 
     private static boolean isRunning(String executable) {

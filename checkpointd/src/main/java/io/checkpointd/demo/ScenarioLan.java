@@ -3,7 +3,6 @@ package io.checkpointd.demo;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,27 +32,27 @@ public final class ScenarioLan implements AutoCloseable {
         clientNamespace = "cpc" + tag;
         veth = "cpv" + tag;
         try {
-            run("ip", "link", "add", bridge, "type", "bridge");
+            HostCommand.run("ip", "link", "add", bridge, "type", "bridge");
             undo.add(List.of("ip", "link", "del", bridge));
             // Forward at once: a new port would otherwise wait out the STP forward delay.
-            run("ip", "link", "set", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0");
+            HostCommand.run("ip", "link", "set", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0");
             for (String tap : List.of(primaryTap, backupTap)) {
-                run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+                HostCommand.run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
                 undo.add(List.of("ip", "link", "del", tap));
-                run("ip", "link", "set", tap, "master", bridge, "up");
+                HostCommand.run("ip", "link", "set", tap, "master", bridge, "up");
             }
-            run("ip", "netns", "add", clientNamespace);
+            HostCommand.run("ip", "netns", "add", clientNamespace);
             undo.add(List.of("ip", "netns", "del", clientNamespace));
-            run("ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "c");
+            HostCommand.run("ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "c");
             undo.add(List.of("ip", "link", "del", veth));
-            run("ip", "link", "set", veth + "c", "netns", clientNamespace);
-            run("ip", "link", "set", veth, "master", bridge, "up");
-            run("ip", "-n", clientNamespace, "addr", "add", clientCidr, "dev", veth + "c");
-            run("ip", "-n", clientNamespace, "link", "set", veth + "c", "up");
-            run("ip", "-n", clientNamespace, "link", "set", "lo", "up");
+            HostCommand.run("ip", "link", "set", veth + "c", "netns", clientNamespace);
+            HostCommand.run("ip", "link", "set", veth, "master", bridge, "up");
+            HostCommand.run("ip", "-n", clientNamespace, "addr", "add", clientCidr, "dev", veth + "c");
+            HostCommand.run("ip", "-n", clientNamespace, "link", "set", veth + "c", "up");
+            HostCommand.run("ip", "-n", clientNamespace, "link", "set", "lo", "up");
             // Gratuitous ARP updates the client's neighbour entry for the guest after a failover.
-            run("ip", "netns", "exec", clientNamespace, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_accept=1");
-            run("ip", "link", "set", bridge, "up");
+            HostCommand.run("ip", "netns", "exec", clientNamespace, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_accept=1");
+            HostCommand.run("ip", "link", "set", bridge, "up");
         } catch (IOException | InterruptedException e) {
             close();
             throw e;
@@ -73,19 +72,11 @@ public final class ScenarioLan implements AutoCloseable {
         return List.of("ip", "netns", "exec", clientNamespace);
     }
 
-    static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes()).strip();
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + output);
-        }
-    }
-
     @Override
     public void close() {
         for (int i = undo.size() - 1; i >= 0; i--) {
             try {
-                run(undo.get(i).toArray(String[]::new));
+                HostCommand.run(undo.get(i).toArray(String[]::new));
             } catch (IOException e) {
                 LOG.warn("cleanup: {}", e.getMessage());
             } catch (InterruptedException e) {

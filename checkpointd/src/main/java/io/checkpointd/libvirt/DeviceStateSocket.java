@@ -28,13 +28,16 @@ final class DeviceStateSocket implements AutoCloseable {
     private final Path path;
     private final ServerSocketChannel server;
     private final Selector selector;
-    private final ByteBuffer chunk = ByteBuffer.allocateDirect(256 << 10);
+    // This runs inside the guest's pause: the buffers and the read selector are made once, not per epoch.
+    private final Selector reads;
+    private final ByteBuffer chunk = ByteBuffer.allocate(256 << 10);
     private final ByteArrayOutputStream received = new ByteArrayOutputStream(1 << 20);
 
-    private DeviceStateSocket(Path path, ServerSocketChannel server, Selector selector) {
+    private DeviceStateSocket(Path path, ServerSocketChannel server, Selector selector, Selector reads) {
         this.path = path;
         this.server = server;
         this.selector = selector;
+        this.reads = reads;
     }
 
     static DeviceStateSocket bind(Path path, String owner) throws IOException {
@@ -47,7 +50,7 @@ final class DeviceStateSocket implements AutoCloseable {
             server.configureBlocking(false);
             Selector selector = Selector.open();
             server.register(selector, SelectionKey.OP_ACCEPT);
-            return new DeviceStateSocket(path, server, selector);
+            return new DeviceStateSocket(path, server, selector, Selector.open());
         } catch (IOException e) {
             server.close();
             Files.deleteIfExists(path);
@@ -74,42 +77,49 @@ final class DeviceStateSocket implements AutoCloseable {
             selector.selectedKeys().clear();
             connection = server.accept();
         }
-        try (SocketChannel c = connection; Selector reads = Selector.open()) {
+        try (SocketChannel c = connection) {
             c.configureBlocking(false);
-            c.register(reads, SelectionKey.OP_READ);
-            received.reset();
-            while (true) {
-                chunk.clear();
-                int n = c.read(chunk);
-                if (n < 0) {
-                    break;
-                }
-                if (n == 0) {
-                    long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
-                    if (leftMs <= 0) {
-                        throw new IOException("device state from QEMU incomplete after "
-                                + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms (" + received.size() + " bytes)");
-                    }
-                    reads.select(leftMs);
-                    reads.selectedKeys().clear();
-                    continue;
-                }
-                if (received.size() + n > MAX_DEVICE_STATE_BYTES) {
-                    throw new IOException("device state from QEMU exceeds " + (MAX_DEVICE_STATE_BYTES >> 20) + " MiB");
-                }
-                chunk.flip();
-                byte[] bytes = new byte[n];
-                chunk.get(bytes);
-                received.write(bytes, 0, n);
+            SelectionKey key = c.register(reads, SelectionKey.OP_READ);
+            try {
+                readToEnd(c, deadlineNs, timeoutNs);
+            } finally {
+                key.cancel();
+                reads.selectNow(); // deregisters the cancelled key before the channel closes
             }
         }
         return received.toByteArray();
+    }
+
+    private void readToEnd(SocketChannel c, long deadlineNs, long timeoutNs) throws IOException {
+        received.reset();
+        while (true) {
+            chunk.clear();
+            int n = c.read(chunk);
+            if (n < 0) {
+                break;
+            }
+            if (n == 0) {
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+                if (leftMs <= 0) {
+                    throw new IOException("device state from QEMU incomplete after "
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms (" + received.size() + " bytes)");
+                }
+                reads.select(leftMs);
+                reads.selectedKeys().clear();
+                continue;
+            }
+            if (received.size() + n > MAX_DEVICE_STATE_BYTES) {
+                throw new IOException("device state from QEMU exceeds " + (MAX_DEVICE_STATE_BYTES >> 20) + " MiB");
+            }
+            received.write(chunk.array(), 0, n);
+        }
     }
 
     @Override
     public void close() {
         try {
             selector.close();
+            reads.close();
             server.close();
             Files.deleteIfExists(path);
         } catch (IOException e) {

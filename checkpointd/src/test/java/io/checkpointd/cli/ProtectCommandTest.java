@@ -2,13 +2,12 @@ package io.checkpointd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.checkpointd.demo.HostCommand;
 import io.checkpointd.demo.LibvirtHost;
-import java.io.IOException;
+import io.checkpointd.testing.PrometheusTools;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -33,11 +32,7 @@ class ProtectCommandTest {
             System.err.println("SKIPPED ProtectCommandTest: needs root to start libvirt and define domains");
             Assumptions.abort("needs root");
         }
-        Path repo = Path.of("").toAbsolutePath();
-        while (repo != null && !Files.isExecutable(repo.resolve("scripts/libvirt-up"))) {
-            repo = repo.getParent();
-        }
-        Assumptions.assumeTrue(repo != null, "scripts/libvirt-up not found");
+        Path repo = PrometheusTools.repoFile("scripts/libvirt-up").getParent().getParent();
         host = LibvirtHost.up(repo, dir.resolve("libvirt-up.log"));
     }
 
@@ -50,7 +45,7 @@ class ProtectCommandTest {
 
     @AfterEach
     void undefine() throws Exception {
-        virsh("undefine", name);
+        HostCommand.virsh("undefine", name);
     }
 
     @Test
@@ -77,7 +72,7 @@ class ProtectCommandTest {
                 .contains("RAM is not in a shared file: add <memoryBacking>")
                 .contains("the network interface is type='ethernet', not a connection to the daemon")
                 .contains("disk vda is not served by disk-mirror");
-        assertThat(virsh("domstate", name)).contains("shut off");
+        assertThat(HostCommand.virsh("domstate", name)).contains("shut off");
     }
 
     @Test
@@ -102,22 +97,13 @@ class ProtectCommandTest {
         ToolRun noTap = ToolRun.of("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
         assertThat(noTap.status()).isEqualTo(1);
         assertThat(noTap.err()).contains("libvirt.tap is not set");
-        assertThat(virsh("domstate", name)).contains("shut off");
+        assertThat(HostCommand.virsh("domstate", name)).contains("shut off");
     }
 
     private static void define(String xml) throws Exception {
         Path file = dir.resolve("domain.xml");
         Files.writeString(file, xml);
-        String out = virsh("define", file.toString());
+        String out = HostCommand.virsh("define", file.toString());
         assertThat(out).contains("defined");
-    }
-
-    private static String virsh(String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        p.waitFor(60, TimeUnit.SECONDS);
-        return out;
     }
 }

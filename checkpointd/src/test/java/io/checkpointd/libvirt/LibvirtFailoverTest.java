@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.checkpointd.demo.LibvirtFailoverScenario;
+import io.checkpointd.testing.PrometheusTools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
@@ -40,7 +41,7 @@ class LibvirtFailoverTest {
         if (!Files.exists(Path.of("/dev/net/tun"))) {
             skip("no /dev/net/tun on this machine");
         }
-        Path repo = repositoryRoot();
+        Path repo = PrometheusTools.repoFile("scripts/libvirt-up").getParent().getParent();
         JsonNode report = new LibvirtFailoverScenario(
                 new LibvirtFailoverScenario.Settings(repo, work, 128, 100, 14, 6, 1000, kill)).run();
         System.err.println("LibvirtFailoverTest report (" + kill + "): " + report.toPrettyString());
@@ -53,17 +54,6 @@ class LibvirtFailoverTest {
         assertThat(report.path("disk_log").path("records").asLong()).isPositive();
         assertThat(report.path("standby_ready_at_kill").asBoolean()).as("the backup's warm standby was ready").isTrue();
         return report;
-    }
-
-    private static Path repositoryRoot() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isExecutable(dir.resolve("scripts/libvirt-up"))) {
-            dir = dir.getParent();
-        }
-        if (dir == null) {
-            skip("scripts/libvirt-up not found above " + Path.of("").toAbsolutePath());
-        }
-        return dir;
     }
 
     private static void skip(String reason) {

@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.checkpointd.config.LibvirtConfig;
+import io.checkpointd.demo.HostCommand;
 import io.checkpointd.demo.LibvirtHost;
+import io.checkpointd.testing.PrometheusTools;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -47,11 +47,7 @@ class StandbyDomainTest {
             System.err.println("SKIPPED StandbyDomainTest: needs root (libvirt, a tap device)");
             Assumptions.abort("needs root");
         }
-        Path repo = Path.of("").toAbsolutePath();
-        while (repo != null && !Files.isExecutable(repo.resolve("scripts/libvirt-up"))) {
-            repo = repo.getParent();
-        }
-        Assumptions.assumeTrue(repo != null, "scripts/libvirt-up not found");
+        Path repo = PrometheusTools.repoFile("scripts/libvirt-up").getParent().getParent();
         host = LibvirtHost.up(repo, hostDir.resolve("libvirt-up.log"));
     }
 
@@ -64,15 +60,15 @@ class StandbyDomainTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+        HostCommand.run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         config = LibvirtConfig.defaults().withTap(tap).withRestoredName(name + "-r");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        run("virsh", "-c", "qemu:///system", "destroy", name + "-r");
-        run("ip", "link", "del", tap);
+        HostCommand.virsh("destroy", name + "-r");
+        HostCommand.probe("ip", "link", "del", tap);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
@@ -98,9 +94,9 @@ class StandbyDomainTest {
             assertThat(standby.standsFor(description(), null)).as("alive and waiting").isTrue();
             assertThat(standby.standsFor(description().replace("52:54:00:77:00:42", "52:54:00:77:00:43"), null))
                     .as("another description needs another standby").isFalse();
-            assertThat(virsh("domstate", name + "-r")).contains("paused");
+            assertThat(HostCommand.virsh("domstate", name + "-r")).contains("paused");
         }
-        assertThat(virsh("domstate", name + "-r")).contains("failed to get domain");
+        assertThat(HostCommand.virsh("domstate", name + "-r")).contains("failed to get domain");
         assertThat(config.runDir().resolve(name + "-r")).doesNotExist();
     }
 
@@ -116,12 +112,12 @@ class StandbyDomainTest {
                   <qemu:commandline><qemu:arg value='-incoming'/><qemu:arg value='defer'/></qemu:commandline>
                 </domain>
                 """.formatted(name));
-        assertThat(virsh("create", "--paused", xml.toString())).contains("created");
-        String orphanId = virsh("domid", name + "-r").strip();
+        assertThat(HostCommand.virsh("create", "--paused", xml.toString())).contains("created");
+        String orphanId = HostCommand.virsh("domid", name + "-r").strip();
         try (StandbyDomain standby = StandbyDomain.create(config, group.next(), new SimpleMeterRegistry(), name,
                 description(), null)) {
             assertThat(standby.standsFor(description(), null)).isTrue();
-            assertThat(virsh("domid", name + "-r").strip()).as("a new domain, not the orphan").isNotEqualTo(orphanId);
+            assertThat(HostCommand.virsh("domid", name + "-r").strip()).as("a new domain, not the orphan").isNotEqualTo(orphanId);
         }
     }
 
@@ -134,24 +130,11 @@ class StandbyDomainTest {
                   <devices><controller type='usb' model='none'/><memballoon model='none'/></devices>
                 </domain>
                 """.formatted(name));
-        assertThat(virsh("create", xml.toString())).contains("created");
+        assertThat(HostCommand.virsh("create", xml.toString())).contains("created");
         assertThatThrownBy(() -> StandbyDomain.create(config, group.next(), new SimpleMeterRegistry(), name,
                 description(), null))
                 .hasMessageContaining("a domain named '" + name + "-r' already exists here (running)")
                 .hasMessageContaining("libvirt.restored-name");
-        assertThat(virsh("domstate", name + "-r")).contains("running");
-    }
-
-    private static String virsh(String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
-        command.addAll(List.of(args));
-        return run(command.toArray(String[]::new));
-    }
-
-    private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        p.waitFor(60, TimeUnit.SECONDS);
-        return out;
+        assertThat(HostCommand.virsh("domstate", name + "-r")).contains("running");
     }
 }
