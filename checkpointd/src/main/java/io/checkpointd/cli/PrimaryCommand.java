@@ -1,7 +1,6 @@
 package io.checkpointd.cli;
 
 import io.checkpointd.config.CheckpointdConfig;
-import io.checkpointd.config.HostPort;
 import io.checkpointd.metrics.MetricsServer;
 import io.checkpointd.primary.PrimaryDaemon;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -34,16 +33,11 @@ final class PrimaryCommand implements Callable<Integer> {
     @Mixin
     MetricsOptions metricsOptions;
 
-    @Option(names = "--backup", paramLabel = "HOST:PORT", converter = Converters.Address.class,
-            description = "The backup's replication address (replication.backup).")
-    HostPort backup;
+    @Mixin
+    ProtectionOptions protection;
 
     @Option(names = "--domain", paramLabel = "NAME", description = "Name of the protected domain (domain.name).")
     String domain;
-
-    @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
-            description = "Time the guest runs between checkpoints, e.g. 25ms (epoch.interval).")
-    Long epochNs;
 
     @Option(names = "--service-port", paramLabel = "PORT",
             description = "UDP port of the sim guest's key-value service; 0 picks a free one (sim.service-port).")
@@ -60,13 +54,10 @@ final class PrimaryCommand implements Callable<Integer> {
     @Option(names = "--ready-file", paramLabel = "FILE", description = "Written once running: the service's UDP port.")
     Path readyFile;
 
-    @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
-    Path summaryFile;
-
     @Override
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(this::applyOverrides);
-        return run(config, metricsOptions, runDir, readyFile, summaryFile,
+        return run(config, metricsOptions, runDir, readyFile, protection.summaryFile,
                 daemon -> daemon.serviceAddress().getPort() + "\n");
     }
 
@@ -132,15 +123,9 @@ final class PrimaryCommand implements Callable<Integer> {
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {
-        c = metricsOptions.applyOverrides(c);
-        if (backup != null) {
-            c = c.withReplication(c.replication().withBackup(backup));
-        }
+        c = protection.applyOverrides(metricsOptions.applyOverrides(c));
         if (domain != null) {
             c = c.withDomain(c.domain().withName(domain));
-        }
-        if (epochNs != null) {
-            c = c.withEpoch(c.epoch().withIntervalNs(epochNs));
         }
         if (servicePort != null) {
             c = c.withSim(c.sim().withServicePort(servicePort));

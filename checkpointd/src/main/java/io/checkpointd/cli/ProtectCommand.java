@@ -2,7 +2,6 @@ package io.checkpointd.cli;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.DomainConfig;
-import io.checkpointd.config.HostPort;
 import io.checkpointd.libvirt.LibvirtAttachment;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -28,13 +27,8 @@ final class ProtectCommand implements Callable<Integer> {
     @Mixin
     MetricsOptions metricsOptions;
 
-    @Option(names = "--backup", paramLabel = "HOST:PORT", converter = Converters.Address.class,
-            description = "The backup's replication address (replication.backup).")
-    HostPort backup;
-
-    @Option(names = "--epoch", paramLabel = "DURATION", converter = Converters.DurationNs.class,
-            description = "Time the guest runs between checkpoints, e.g. 100ms (epoch.interval).")
-    Long epochNs;
+    @Mixin
+    ProtectionOptions protection;
 
     @Option(names = "--tap", paramLabel = "NAME", description = "Tap device for the guest's network (libvirt.tap).")
     String tap;
@@ -47,25 +41,16 @@ final class ProtectCommand implements Callable<Integer> {
             description = "Written once the domain runs under protection: QEMU's process id.")
     Path readyFile;
 
-    @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
-    Path summaryFile;
-
     @Override
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(this::applyOverrides);
-        return PrimaryCommand.run(config, metricsOptions, null, readyFile, summaryFile,
+        return PrimaryCommand.run(config, metricsOptions, null, readyFile, protection.summaryFile,
                 daemon -> ((LibvirtAttachment) daemon.guest()).qemuPid() + "\n");
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {
-        c = metricsOptions.applyOverrides(c);
+        c = protection.applyOverrides(metricsOptions.applyOverrides(c));
         c = c.withDomain(c.domain().withName(domain).withDriver(DomainConfig.LIBVIRT));
-        if (backup != null) {
-            c = c.withReplication(c.replication().withBackup(backup));
-        }
-        if (epochNs != null) {
-            c = c.withEpoch(c.epoch().withIntervalNs(epochNs));
-        }
         if (tap != null) {
             c = c.withLibvirt(c.libvirt().withTap(tap));
         }
