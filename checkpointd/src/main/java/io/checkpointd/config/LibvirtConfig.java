@@ -54,10 +54,6 @@ public record LibvirtConfig(String uri, String tap, Path diskImage, String guest
         return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }
 
-    public LibvirtConfig withRunDir(Path runDir) {
-        return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
-    }
-
     public LibvirtConfig withRestoredName(String restoredName) {
         return new LibvirtConfig(uri, tap, diskImage, guestIpv4, qemuUser, runDir, restoredName, warmStandby);
     }

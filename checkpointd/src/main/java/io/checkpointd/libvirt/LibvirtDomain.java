@@ -46,7 +46,6 @@ public final class LibvirtDomain implements ProtectedDomain {
     private final GuestMemory memory;
     private final DeviceStateSocket deviceState;
     private final DirtyTracker tracker;
-    private final String trackerMessage;
     private final long qemuPid;
 
     private LibvirtDomain(LibvirtTarget target, Path socketDir, String qemuUser, TrackingMode mode)
@@ -78,10 +77,9 @@ public final class LibvirtDomain implements ProtectedDomain {
         // Chosen while paused: a tracker starts tracking when it is built.
         TrackerChoice choice = TrackerChoice.choose(mode, offer);
         this.tracker = choice.tracker();
-        this.trackerMessage = choice.logMessage();
         domain.resume();
         LOG.info("{}: started under protection ({} {}, {} MiB of RAM in {}, QEMU pid {}); {}", name, target.xml().type(),
-                target.uri(), ramBytes >> 20, ramFile, qemuPid, trackerMessage);
+                target.uri(), ramBytes >> 20, ramFile, qemuPid, choice.logMessage());
     }
 
     /**
@@ -124,10 +122,6 @@ public final class LibvirtDomain implements ProtectedDomain {
 
     public long qemuPid() {
         return qemuPid;
-    }
-
-    public String trackerMessage() {
-        return trackerMessage;
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.checkpointd.testing;
 
-import io.checkpointd.util.FileTrees;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
