@@ -51,7 +51,8 @@ class DeviceStateSocketTest {
     @Test
     void receivesEachEpochsStateToEndOfStream() throws Exception {
         try (DeviceStateSocket socket = bind()) {
-            assertThat(Files.getPosixFilePermissions(socket.path())).hasSize(2); // rw-------
+            assertThat(Files.getPosixFilePermissions(socket.path()))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             for (int epoch = 0; epoch < 3; epoch++) {
                 byte[] state = new byte[300_000 + epoch * 70_000];
                 new Random(epoch).nextBytes(state);
