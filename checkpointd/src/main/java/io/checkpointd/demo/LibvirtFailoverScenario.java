@@ -52,6 +52,9 @@ public final class LibvirtFailoverScenario {
     private final String tag = Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
     private final String name = "cpt-e2e-" + tag;
     private final String restoredName = name + "-r";
+    // QEMU runs as libvirt-qemu and opens the kernel and initramfs itself, so they must sit where that user
+    // can reach them: a repository clone (or test directory) may be private to root.
+    private final Path bootDir = Path.of("/var/lib/libvirt/boot", name);
     private final List<String> problems = new ArrayList<>();
 
     public LibvirtFailoverScenario(Settings settings) {
@@ -67,10 +70,12 @@ public final class LibvirtFailoverScenario {
         LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
             HostCommand.runLogged(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
+            copyImageWhereQemuReadsIt();
             runScenario(work, report);
         } finally {
             // The killed primary could not remove its sockets' directory.
             FileTrees.delete(Path.of("/run/checkpointd", name));
+            FileTrees.delete(bootDir);
             host.close();
         }
         report.put("passed", problems.isEmpty());
@@ -121,8 +126,17 @@ public final class LibvirtFailoverScenario {
         }
     }
 
+    private void copyImageWhereQemuReadsIt() throws IOException {
+        Files.createDirectories(bootDir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+        for (String file : List.of("vmlinuz", "initramfs.cpio.gz")) {
+            Files.copy(settings.repo().resolve("guest/build").resolve(file), bootDir.resolve(file),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
     private String domainXml(int netPort, Path console) throws IOException {
-        Path guest = settings.repo().resolve("guest/build");
+        Path guest = bootDir;
         return Files.readString(settings.repo().resolve("conf/libvirt/protected-domain.xml"))
                 .replace("@NAME@", name)
                 .replace("@MEMORY_MIB@", Integer.toString(settings.ramMib()))
