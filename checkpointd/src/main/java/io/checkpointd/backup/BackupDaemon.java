@@ -42,9 +42,9 @@ public final class BackupDaemon implements AutoCloseable {
         FailoverController.Restorer restorer = new FailoverController.Restorer() {
             @Override
             public AutoCloseable restore(String domain, String description, Path replica, byte[] deviceState,
-                                         Path diskImage) throws Exception {
+                                         Path diskImage, Path ramInPlace) throws Exception {
                 return LibvirtDescription.describes(description)
-                        ? libvirt.restore(domain, description, replica, deviceState, diskImage)
+                        ? libvirt.restore(domain, description, replica, deviceState, diskImage, ramInPlace)
                         : RestoredSimGuest.start(domain, SimDescription.parse(description), replica, deviceState,
                                 diskImage, guestNetwork.next(), registry);
             }
@@ -55,9 +55,10 @@ public final class BackupDaemon implements AutoCloseable {
             }
 
             @Override
-            public void prepare(String domain, String description, Path diskImage) {
+            public void prepare(String domain, String description, Path diskImage,
+                                FailoverController.StandbyListener listener) {
                 if (LibvirtDescription.describes(description)) {
-                    libvirt.prepare(domain, description, diskImage);
+                    libvirt.prepare(domain, description, diskImage, listener);
                 }
             }
 

@@ -60,9 +60,10 @@ public final class BackupServer implements AutoCloseable {
      * @param lastCommittedEpoch the newest checkpoint the replica holds; 0 when none (or after a failover
      *                           began running the guest from it)
      * @param failover           what the failover did, or null if the domain has not failed over to this host
+     * @param standbyReady       whether the domain waits here created and paused (null: the driver makes none)
      */
     public record DomainStatus(String domain, boolean connected, long lastCommittedEpoch, PeerState peerState,
-                               FailoverController.Outcome failover) {
+                               FailoverController.Outcome failover, Boolean standbyReady) {
     }
 
     private final Path baseDir;
@@ -223,7 +224,8 @@ public final class BackupServer implements AutoCloseable {
                 return slots.entrySet().stream().sorted(Map.Entry.comparingByKey())
                         .map(e -> new DomainStatus(e.getKey(), active.contains(e.getKey()),
                                 e.getValue().store().lastCommittedEpoch(),
-                                e.getValue().failover().monitor().state(), e.getValue().failover().outcome()))
+                                e.getValue().failover().monitor().state(), e.getValue().failover().outcome(),
+                                e.getValue().failover().standbyReady()))
                         .toList();
             }
         }).get(timeoutNs, TimeUnit.NANOSECONDS);

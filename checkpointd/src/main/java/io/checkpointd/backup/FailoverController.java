@@ -3,6 +3,7 @@ package io.checkpointd.backup;
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.failure.PeerState;
 import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.replication.wire.Standby;
 import io.netty.channel.Channel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,9 +29,13 @@ public final class FailoverController implements AutoCloseable {
     /** Starts a guest from a replica; the result runs until closed. */
     @FunctionalInterface
     public interface Restorer {
-        /** @param diskImage the disk replica's image, or null when the guest has no mirrored disk */
+        /**
+         * @param diskImage the disk replica's image, or null when the guest has no mirrored disk
+         * @param ramInPlace a standby's RAM file the replica was mirrored into up to the last commit (so it
+         *                   need not be copied), or null
+         */
         AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState,
-                              Path diskImage) throws Exception;
+                              Path diskImage, Path ramInPlace) throws Exception;
 
         /**
          * Why this host could not restore the guest {@code description} describes, or null when it could:
@@ -43,13 +48,22 @@ public final class FailoverController implements AutoCloseable {
         /**
          * A primary connected: the restorer may get ready ahead of a failover (start the guest paused,
          * waiting for its state), so a failover has less to do. Failures only cost that head start.
+         *
+         * @param listener told, from any thread, whenever such a standby becomes ready or stops being
          */
-        default void prepare(String domain, String description, Path diskImage) {
+        default void prepare(String domain, String description, Path diskImage, StandbyListener listener) {
         }
 
         /** No failover will follow (planned stop, or this controller closes): drop what prepare made. */
         default void unprepare(String domain) {
         }
+    }
+
+    /** Hears about a restorer's standby for one domain; called from any thread. */
+    @FunctionalInterface
+    public interface StandbyListener {
+        /** @param ramFile the ready standby's RAM file, which QEMU maps; null when no standby is ready */
+        void onStandby(Path ramFile);
     }
 
     /** What a failover did, for logs, the demo and tests. */
@@ -67,6 +81,8 @@ public final class FailoverController implements AutoCloseable {
     private PeerState lastState = PeerState.UNKNOWN;
     private volatile Outcome outcome; // read by tests, /status and the demo from other threads
     private AutoCloseable restored;
+    // What the restorer said of its standby: null never (a driver without standbys); read by /status.
+    private volatile Boolean standbyReady;
 
     public FailoverController(String domain, PeerMonitor monitor, Restorer restorer, BackupMetrics metrics) {
         this.domain = domain;
@@ -91,7 +107,40 @@ public final class FailoverController implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("{}: cannot keep the domain description on disk: {}", domain, e.toString());
         }
-        restorer.prepare(domain, description, store.diskImage());
+        Channel connection = channel;
+        restorer.prepare(domain, description, store.diskImage(),
+                ramFile -> connection.eventLoop().execute(() -> onStandby(connection, ramFile)));
+    }
+
+    /**
+     * On the event loop: the standby made for {@code connection}'s primary is ready (its RAM file given) or
+     * gone. A ready standby's RAM is kept equal to the replica from now on, so a failover need not copy it;
+     * the primary is told, for its status.
+     */
+    private void onStandby(Channel connection, Path ramFile) {
+        if (session != connection || !armed) {
+            return; // that primary is gone, or a failover already took what there was
+        }
+        standbyReady = Boolean.FALSE;
+        store.stopMirroring();
+        if (ramFile != null) {
+            try {
+                long startNs = System.nanoTime();
+                store.mirrorInto(ramFile);
+                standbyReady = Boolean.TRUE;
+                LOG.info("{}: the standby's RAM ({}) now follows the replica (first copy {} ms); a failover loads "
+                        + "only the device state", domain, ramFile, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: cannot keep the standby's RAM {} in step with the replica ({}); a failover will copy "
+                        + "the replica into it", domain, ramFile, e.toString());
+            }
+        }
+        connection.writeAndFlush(new Standby(ramFile != null));
+    }
+
+    /** True while a standby is ready for this domain, false while not, null for a driver without standbys. */
+    public Boolean standbyReady() {
+        return standbyReady;
     }
 
     void onSignOfLife(long nowNs) {
@@ -104,6 +153,10 @@ public final class FailoverController implements AutoCloseable {
             LOG.info("{}: primary stopped protection on purpose; the replica is kept, no failover", domain);
         }
         armed = false;
+        standbyReady = null;
+        if (store != null) {
+            store.stopMirroring();
+        }
         restorer.unprepare(domain);
     }
 
@@ -160,16 +213,21 @@ public final class FailoverController implements AutoCloseable {
         LOG.warn("{}: primary dead ({} ms of silence); resuming the guest from committed epoch {}", domain,
                 TimeUnit.NANOSECONDS.toMillis(silenceNs), epoch);
         long startNs = System.nanoTime();
+        Path ramInPlace = store.mirroredRamFile();
+        standbyReady = null;
         try {
             byte[] deviceState = Files.readAllBytes(store.deviceStateFile());
             store.markRestored();
-            restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage());
+            restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage(),
+                    ramInPlace);
         } catch (Exception e) {
             LOG.error("{}: failover FAILED, the guest is not running anywhere: {}", domain, e.toString(), e);
             metrics.failoverFailures.increment();
             return;
         }
         long restoreNs = System.nanoTime() - startNs;
+        // The guest runs on that RAM now: this daemon must never write it again.
+        store.stopMirroring();
         outcome = new Outcome(epoch, silenceNs, restoreNs);
         metrics.failovers.increment();
         metrics.failoverRestore.record(restoreNs, TimeUnit.NANOSECONDS);

@@ -38,6 +38,11 @@ public final class ReplicaStore implements AutoCloseable {
     private MemorySegment scratch = MemorySegment.NULL;
     private DiskReplica disk; // null: the domain has no mirrored disk
     private long lastCommittedEpoch;
+    // A standby's RAM file kept equal to the replica, so a failover need not copy RAM (see mirrorInto); its
+    // own arena, because it comes and goes with standbys while the replica stays.
+    private Arena mirrorArena;
+    private MemorySegment mirror;
+    private Path mirrorFile;
 
     private ReplicaStore(Path dir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
         this.dir = dir;
@@ -176,6 +181,9 @@ public final class ReplicaStore implements AutoCloseable {
         if (pageNumbers == null) {
             // A full checkpoint: staging holds a whole image.
             MemorySegment.copy(staging, 0, replica, 0, ramBytes);
+            if (mirror != null) {
+                MemorySegment.copy(staging, 0, mirror, 0, ramBytes);
+            }
             pageCount = 0;
         }
         for (int i = 0; i < pageCount; ) {
@@ -186,6 +194,10 @@ public final class ReplicaStore implements AutoCloseable {
             }
             MemorySegment.copy(staging, (long) i * pageSizeBytes, replica, pageNumbers[i] * pageSizeBytes,
                     (long) run * pageSizeBytes);
+            if (mirror != null) {
+                MemorySegment.copy(staging, (long) i * pageSizeBytes, mirror, pageNumbers[i] * pageSizeBytes,
+                        (long) run * pageSizeBytes);
+            }
             i += run;
         }
         if (disk != null) {
@@ -196,6 +208,48 @@ public final class ReplicaStore implements AutoCloseable {
         Files.move(tmp, deviceStateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         new CommitRecord(CommitRecord.COMMITTED, epoch, domain, ramBytes).writeTo(recordFile());
         lastCommittedEpoch = epoch;
+    }
+
+    /**
+     * Keeps {@code ramFile}, a standby's RAM file (QEMU maps it, shared), equal to the replica from now on:
+     * copied whole now, then every commit's pages as they are applied. A failover then finds the RAM in
+     * place and loads only the device state. The replica file stays the record a restarted backup reads.
+     *
+     * @throws IllegalStateException when the file is not exactly the guest's RAM size
+     */
+    void mirrorInto(Path ramFile) throws IOException {
+        stopMirroring();
+        long fileBytes = Files.size(ramFile);
+        if (fileBytes != ramBytes) {
+            throw new IllegalStateException("the standby's RAM file " + ramFile + " has " + fileBytes
+                    + " bytes, the guest " + ramBytes);
+        }
+        Arena mapping = Arena.ofShared();
+        try {
+            MemorySegment target = MappedFiles.mapReadWrite(ramFile, ramBytes, mapping);
+            MemorySegment.copy(replica, 0, target, 0, ramBytes);
+            mirror = target;
+        } catch (IOException | RuntimeException e) {
+            mapping.close();
+            throw e;
+        }
+        mirrorArena = mapping;
+        mirrorFile = ramFile;
+    }
+
+    /** Stops following the replica into a standby's RAM (the standby is gone, or now runs the guest). */
+    void stopMirroring() {
+        if (mirrorArena != null) {
+            mirrorArena.close();
+        }
+        mirrorArena = null;
+        mirror = null;
+        mirrorFile = null;
+    }
+
+    /** The standby RAM file that holds the last committed checkpoint, or null. */
+    Path mirroredRamFile() {
+        return mirrorFile;
     }
 
     /**
@@ -216,6 +270,7 @@ public final class ReplicaStore implements AutoCloseable {
                 LOG.warn("{}: closing the disk replica: {}", domain, e.toString());
             }
         }
+        stopMirroring();
         arena.close();
     }
 }

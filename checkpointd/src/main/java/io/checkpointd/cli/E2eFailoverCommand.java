@@ -51,6 +51,16 @@ final class E2eFailoverCommand implements Callable<Integer> {
                     + "over by itself). Default: ${DEFAULT-VALUE}.")
     String kill;
 
+    @Option(names = "--max-failover-ms", paramLabel = "MS", defaultValue = "3000",
+            description = "The bound on the outage: the report's passed is false when the client's first answer "
+                    + "after the kill comes later than this (default: ${DEFAULT-VALUE}).")
+    long maxFailoverMs;
+
+    @Option(names = "--no-warm-standby",
+            description = "Let the backup create the domain only at failover (libvirt.warm-standby: false), to "
+                    + "measure a restore without a standby waiting.")
+    boolean noWarmStandby;
+
     @Option(names = "--work-dir", paramLabel = "DIR",
             description = "Where logs and images go (default: a new directory under /tmp, kept for reading).")
     Path workDir;
@@ -69,12 +79,15 @@ final class E2eFailoverCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--kill-at-s (" + killAtS + ") must be before the client stops ("
                     + "--duration-s " + durationS + ")");
         }
+        if (maxFailoverMs <= 0) {
+            throw new IllegalArgumentException("--max-failover-ms " + maxFailoverMs + " must be positive");
+        }
         if (deadAfterMs < 50 || deadAfterMs > 10_000) {
             throw new IllegalArgumentException("--dead-after-ms " + deadAfterMs + " is outside 50 to 10000");
         }
         Path work = workDir != null ? workDir : Files.createTempDirectory("checkpointd-e2e");
         ObjectNode report = new LibvirtFailoverScenario(new LibvirtFailoverScenario.Settings(repo.toAbsolutePath(),
-                work, ramMib, epochMs, durationS, killAtS, deadAfterMs, killMode())).run();
+                work, ramMib, epochMs, durationS, killAtS, deadAfterMs, killMode(), maxFailoverMs, !noWarmStandby)).run();
         report.put("work_dir", work.toString());
         spec.commandLine().getOut().println(report.toPrettyString());
         return report.path("passed").asBoolean() ? 0 : EXIT_FAILED_CHECKS;

@@ -21,7 +21,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Show what a running daemon (primary or backup) is doing, from its /status endpoint.",
-                "Per domain: state, last committed epoch, lag, peer, protection, pause and ACK times."})
+                "Per domain: state, last committed epoch, lag, peer, protection, whether the backup's standby is "
+                        + "ready, pause and ACK times."})
 final class StatusCommand implements Callable<Integer> {
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
@@ -87,13 +88,14 @@ final class StatusCommand implements Callable<Integer> {
             return s.append("no domains yet (a backup lists a domain once its primary has connected)\n").toString();
         }
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("DOMAIN", "ROLE", "STATE", "EPOCH", "LAG", "PEER", "PROTECTED", "PAUSE p50/p99 ms",
+        rows.add(List.of("DOMAIN", "ROLE", "STATE", "EPOCH", "LAG", "PEER", "PROTECTED", "STANDBY", "PAUSE p50/p99 ms",
                 "ACK p50/p99 ms"));
         for (JsonNode d : domains) {
             rows.add(List.of(d.path("domain").asText(), d.path("role").asText(), d.path("state").asText(),
                     d.path("last_committed_epoch").asText(), orDash(d.path("lag_checkpoints")),
                     d.path("peer").asText() + " " + d.path("peer_state").asText(),
-                    d.path("protected").asBoolean() ? "yes" : "NO", quantiles(d.path("pause_ms")),
+                    d.path("protected").asBoolean() ? "yes" : "NO", standby(d.path("standby_ready")),
+                    quantiles(d.path("pause_ms")),
                     quantiles(d.path("ack_ms"))));
         }
         int[] widths = new int[rows.getFirst().size()];
@@ -119,6 +121,11 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         return s.toString();
+    }
+
+    /** The backup's warm standby: ready, NO (a failover must create the domain first), or - (not applicable). */
+    private static String standby(JsonNode ready) {
+        return ready.isBoolean() ? (ready.asBoolean() ? "ready" : "NO") : "-";
     }
 
     private static String orDash(JsonNode value) {

@@ -24,7 +24,12 @@ import java.util.concurrent.TimeoutException;
  * {"role": "primary", "pid": 4242, "domains": [{"domain": "demo", "role": "primary", "state": "protected",
  *   "last_committed_epoch": 1523, "lag_checkpoints": 1, "peer": "backup", "peer_state": "alive",
  *   "protected": true, "output_commit": true, "pause_ms": {"p50":, "p99":, "max":, "count":}, "ack_ms": {...},
- *   "failover": null}]}
+ *   "failover": null, "standby_ready": true}]}
+ * </pre>
+ * {@code standby_ready}: whether the domain waits created and paused on the backup, so a failover only loads
+ * the last checkpoint (the libvirt driver's warm standby); the primary shows what its backup said, the backup
+ * what it holds; null where unknown or not applicable (the sim driver).
+ * <pre>
  * </pre>
  * Pause and ACK times are over the whole run (Prometheus has the recent window: see docs/metrics.md).
  */
@@ -51,6 +56,12 @@ final class Statuses {
         ObjectNode d = domain(name, "primary", state, m.lastCommittedEpoch(), "backup", peer,
                 m.isProtected() && outputCommit);
         d.put("lag_checkpoints", m.replicationLag());
+        Boolean standby = m.backupStandbyReady();
+        if (standby == null) {
+            d.putNull("standby_ready");
+        } else {
+            d.put("standby_ready", standby);
+        }
         d.put("output_commit", outputCommit);
         d.set("pause_ms", Summaries.millis(m.pauseHistogram()));
         d.set("ack_ms", Summaries.millis(m.ackHistogram()));
@@ -89,6 +100,9 @@ final class Statuses {
         long epoch = s.failover() != null ? s.failover().resumedEpoch() : s.lastCommittedEpoch();
         ObjectNode d = domain(s.domain(), "backup", state, epoch, "primary", s.peerState(),
                 s.connected() && committed && s.failover() == null);
+        if (s.standbyReady() != null) {
+            d.put("standby_ready", s.standbyReady());
+        }
         if (s.failover() != null) {
             ObjectNode f = d.putObject("failover");
             f.put("resumed_epoch", s.failover().resumedEpoch());
@@ -113,6 +127,7 @@ final class Statuses {
         d.putNull("pause_ms");
         d.putNull("ack_ms");
         d.putNull("failover");
+        d.putNull("standby_ready");
         return d;
     }
 

@@ -42,9 +42,13 @@ public final class LibvirtFailoverScenario {
      * the failure detector's dead-after, and what is killed.
      */
     public record Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS,
-                           int deadAfterMs, Kill kill) {
-        public Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS) {
-            this(repo, workDir, ramMib, epochMs, durationS, killAtS, 1000, Kill.HOST);
+                           int deadAfterMs, Kill kill, long maxFailoverMs, boolean warmStandby) {
+        /** The bound CI asserts on kill to first answer at 1 s detection. */
+        public static final long DEFAULT_MAX_FAILOVER_MS = 3000;
+
+        public Settings(Path repo, Path workDir, int ramMib, int epochMs, int durationS, int killAtS,
+                        int deadAfterMs, Kill kill) {
+            this(repo, workDir, ramMib, epochMs, durationS, killAtS, deadAfterMs, kill, DEFAULT_MAX_FAILOVER_MS, true);
         }
     }
 
@@ -66,7 +70,8 @@ public final class LibvirtFailoverScenario {
         Path work = Files.createDirectories(settings.workDir());
         ObjectNode report = JSON.createObjectNode();
         report.put("ram_mib", settings.ramMib()).put("epoch_ms", settings.epochMs())
-                .put("dead_after_ms", settings.deadAfterMs()).put("kill", settings.kill().name().toLowerCase());
+                .put("dead_after_ms", settings.deadAfterMs()).put("kill", settings.kill().name().toLowerCase())
+                .put("warm_standby", settings.warmStandby());
         LibvirtHost host = LibvirtHost.up(settings.repo(), work.resolve("setup.log"));
         try {
             HostCommand.runLogged(work.resolve("setup.log"), settings.repo().resolve("guest/build-image").toString());
@@ -163,7 +168,8 @@ public final class LibvirtFailoverScenario {
                   enabled: false
                 libvirt:
                   run-dir: /run/checkpointd
-                """ + libvirtExtra);
+                  warm-standby: %s
+                """.formatted(settings.warmStandby()) + libvirtExtra);
     }
 
     /** The guest's /init starts the service last; its line on the serial console says it listens. */
@@ -218,8 +224,12 @@ public final class LibvirtFailoverScenario {
             if (result.path("lost_acked_writes").asLong(-1) != 0) {
                 problems.add("acknowledged writes lost: " + result.path("lost_acked_writes"));
             }
+            report.put("max_failover_ms", settings.maxFailoverMs());
             if (downtimeMs < 0) {
                 problems.add("no answer from the guest after the kill");
+            } else if (downtimeMs > settings.maxFailoverMs()) {
+                problems.add("the guest answered " + downtimeMs + " ms after the kill, more than the bound of "
+                        + settings.maxFailoverMs() + " ms (--max-failover-ms)");
             }
         }
     }

@@ -7,9 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * libvirt on this host for a scenario or test: {@code scripts/libvirt-up} installs and starts it if
- * needed; {@link #close()} stops again the daemons this run started, and leaves a host's own running
- * libvirt alone.
+ * libvirt on this host for a scenario or test: {@code scripts/libvirt-up --cold} installs it if needed and
+ * (re)starts it cold; {@link #close()} stops again the daemons that were not running before, and leaves a
+ * host's own libvirt running (restarted).
  */
 public final class LibvirtHost implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtHost.class);
@@ -22,11 +22,17 @@ public final class LibvirtHost implements AutoCloseable {
         this.virtlogdWasRunning = virtlogdWasRunning;
     }
 
-    /** @param log where the script's output goes */
+    /**
+     * Starts libvirt from the state of a fresh machine, on purpose: the daemons restarted and libvirt's
+     * cache of QEMU's capabilities removed ({@code scripts/libvirt-up --cold}), so that nothing an earlier
+     * run warmed can make a test pass. It costs a few seconds (libvirt probes QEMU again).
+     *
+     * @param log where the script's output goes
+     */
     public static LibvirtHost up(Path repo, Path log) throws IOException, InterruptedException {
         LibvirtHost host = new LibvirtHost(isRunning("libvirtd"), isRunning("virtlogd"));
         try {
-            HostCommand.runLogged(log, repo.resolve("scripts/libvirt-up").toString());
+            HostCommand.runLogged(log, repo.resolve("scripts/libvirt-up").toString(), "--cold");
         } catch (IOException | InterruptedException e) {
             host.close();
             throw e;

@@ -88,6 +88,11 @@ public final class LibvirtAttachment implements GuestAttachment {
             diskImage = null;
             diskBytes = 0;
         }
+        Accelerator accelerator = Accelerator.detectAndLog();
+        if (xml.type().equals("kvm") && !accelerator.kvm()) {
+            throw new IllegalStateException("domain '" + name + "' asks for KVM (<domain type='kvm'>), but "
+                    + accelerator.reason() + "; define it with <domain type='qemu'> to run it under TCG");
+        }
         domain = LibvirtDomain.start(target, socketDir, lc.qemuUser(),
                 TrackingMode.fromConfigName(config.domain().dirtyTracker()));
         opened.remove(target);

@@ -1,5 +1,6 @@
 package io.checkpointd.libvirt;
 
+import io.checkpointd.backup.FailoverController;
 import io.checkpointd.config.LibvirtConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoop;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import io.micrometer.core.instrument.Gauge;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -43,10 +45,15 @@ public final class LibvirtRestorer implements AutoCloseable {
     // Per domain: 1 while a warm standby is ready here. Written on the worker, read by scrapes.
     private final Map<String, AtomicInteger> standbyReady = new ConcurrentHashMap<>();
 
+    // Probed on the worker when the backup starts (up to a few seconds where KVM hangs), so a restore knows
+    // whether this host can run a KVM guest; unknown until then.
+    private final CompletableFuture<Accelerator> accelerator = new CompletableFuture<>();
+
     public LibvirtRestorer(LibvirtConfig config, EventLoop loop, MeterRegistry registry) {
         this.config = config;
         this.loop = loop;
         this.registry = registry;
+        worker.execute(() -> accelerator.complete(Accelerator.detectAndLog()));
     }
 
     /**
@@ -54,11 +61,16 @@ public final class LibvirtRestorer implements AutoCloseable {
      * present, QEMU's user missing, libvirt not answering, or a description this build cannot read.
      */
     public String cannotRestore(String descriptionJson) {
+        DomainXml xml;
         try {
             LibvirtDescription description = LibvirtDescription.parse(descriptionJson);
-            DomainXml.parse(description.xml(), "the primary's domain XML");
+            xml = DomainXml.parse(description.xml(), "the primary's domain XML");
         } catch (IllegalArgumentException e) {
             return e.getMessage();
+        }
+        Accelerator here = accelerator.getNow(null);
+        if (xml.type().equals("kvm") && here != null && !here.kvm()) {
+            return "the guest runs under KVM on the primary, but " + here.reason();
         }
         if (config.tap().isEmpty()) {
             return "libvirt.tap is not set here, and the restored guest needs a tap device for its network";
@@ -84,21 +96,25 @@ public final class LibvirtRestorer implements AutoCloseable {
      * A primary connected: create the domain here now, paused and waiting for its state, so a failover
      * need not (when {@code libvirt.warm-standby} is on). A standby for another description is replaced.
      */
-    public void prepare(String domainName, String descriptionJson, Path diskImage) {
+    public void prepare(String domainName, String descriptionJson, Path diskImage,
+                        FailoverController.StandbyListener listener) {
         readyGauge(domainName);
-        worker.execute(() -> prepareNow(domainName, descriptionJson, diskImage));
+        worker.execute(() -> prepareNow(domainName, descriptionJson, diskImage, listener));
     }
 
     public void unprepare(String domainName) {
         worker.execute(() -> unprepareNow(domainName));
     }
 
-    private void prepareNow(String domainName, String descriptionJson, Path diskImage) {
+    private void prepareNow(String domainName, String descriptionJson, Path diskImage,
+                            FailoverController.StandbyListener listener) {
         StandbyDomain existing = standbys.get(domainName);
         if (existing != null && existing.standsFor(descriptionJson, diskImage)) {
+            listener.onStandby(existing.ramFile());
             return;
         }
         unprepareNow(domainName);
+        listener.onStandby(null);
         if (!config.warmStandby()) {
             return;
         }
@@ -108,6 +124,7 @@ public final class LibvirtRestorer implements AutoCloseable {
             readyGauge(domainName).set(1);
             LOG.info("{}: warm standby ready here (domain created paused in {} ms)", domainName,
                     TimeUnit.NANOSECONDS.toMillis(standby.createNs()));
+            listener.onStandby(standby.ramFile());
         } catch (IOException e) {
             LOG.warn("{}: no warm standby ({}); a failover will create the domain then", domainName, e.getMessage());
         }
@@ -121,12 +138,16 @@ public final class LibvirtRestorer implements AutoCloseable {
         }
     }
 
-    /** @return the running guest; closing it destroys the domain and stops its bridge and disk */
+    /**
+     * @param ramInPlace the RAM file of a standby the backup kept equal to the replica, or null: when it is
+     *                   this standby's, no RAM is copied
+     * @return the running guest; closing it destroys the domain and stops its bridge and disk
+     */
     public AutoCloseable restore(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
-                                 Path diskImage) throws IOException {
+                                 Path diskImage, Path ramInPlace) throws IOException {
         try {
-            return worker.submit(() -> restoreNow(domainName, descriptionJson, replicaRam, deviceState, diskImage))
-                    .get();
+            return worker.submit(() -> restoreNow(domainName, descriptionJson, replicaRam, deviceState, diskImage,
+                    ramInPlace)).get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
@@ -136,7 +157,7 @@ public final class LibvirtRestorer implements AutoCloseable {
     }
 
     private AutoCloseable restoreNow(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
-                                     Path diskImage) throws IOException {
+                                     Path diskImage, Path ramInPlace) throws IOException {
         StandbyDomain standby = standbys.remove(domainName);
         readyGauge(domainName).set(0);
         if (standby != null && !standby.standsFor(descriptionJson, diskImage)) {
@@ -148,7 +169,7 @@ public final class LibvirtRestorer implements AutoCloseable {
             standby = StandbyDomain.create(config, loop, registry, domainName, descriptionJson, diskImage);
         }
         try {
-            standby.resume(replicaRam, deviceState);
+            standby.resume(replicaRam, deviceState, ramInPlace);
             return standby;
         } catch (IOException | LibvirtException | RuntimeException e) {
             standby.close();

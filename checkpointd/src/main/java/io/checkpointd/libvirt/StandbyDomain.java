@@ -59,6 +59,7 @@ final class StandbyDomain implements AutoCloseable {
     private final Path socketDir;
     private final long createNs;
     private final Object diskIdentity;
+    private final Path ramFile;
 
     private StandbyDomain(LibvirtConfig config, EventLoop loop, MeterRegistry registry, String domainName,
                           String descriptionJson, Path diskImage, Deque<AutoCloseable> opened)
@@ -106,6 +107,7 @@ final class StandbyDomain implements AutoCloseable {
         });
         createNs = System.nanoTime() - startNs;
         qmp = new Qmp(domain, name);
+        ramFile = Path.of(qmp.ramFile(LibvirtDomain.RAM_OBJECT));
     }
 
     /**
@@ -170,10 +172,23 @@ final class StandbyDomain implements AutoCloseable {
         return createNs;
     }
 
-    /** Gives the domain the checkpoint and runs it; from here on it is the running, restored guest. */
-    void resume(Path replicaRam, byte[] deviceState) throws IOException, LibvirtException {
+    /** The file QEMU maps as this domain's RAM (shared): what the backup may keep equal to its replica. */
+    Path ramFile() {
+        return ramFile;
+    }
+
+    /**
+     * Gives the domain the checkpoint and runs it; from here on it is the running, restored guest.
+     *
+     * @param ramInPlace when it is this domain's {@link #ramFile()}, the backup kept it equal to the replica
+     *                   and no RAM is copied
+     */
+    void resume(Path replicaRam, byte[] deviceState, Path ramInPlace) throws IOException, LibvirtException {
         long startNs = System.nanoTime();
-        fillRam(replicaRam);
+        boolean inPlace = ramFile.equals(ramInPlace);
+        if (!inPlace) {
+            fillRam(replicaRam);
+        }
         long filledNs = System.nanoTime();
         qmp.ignoreSharedMemory();
         Path incoming = socketDir.resolve("incoming.sock");
@@ -184,15 +199,15 @@ final class StandbyDomain implements AutoCloseable {
         domain.resume();
         long resumedNs = System.nanoTime();
         announce();
-        LOG.warn("{}: running here as '{}': RAM {} ms, device state ({} bytes) {} ms, resume {} ms (domain created "
-                        + "{} ms before)", domainName, name, millis(filledNs - startNs), deviceState.length,
+        LOG.warn("{}: running here as '{}': RAM {} ms{}, device state ({} bytes) {} ms, resume {} ms (domain created "
+                        + "{} ms before)", domainName, name, millis(filledNs - startNs),
+                inPlace ? " (already in place)" : " (copied)", deviceState.length,
                 millis(migratedNs - filledNs), millis(resumedNs - migratedNs), millis(createNs));
     }
 
     /** Copies the replica into the RAM file QEMU created for this domain (shared: QEMU sees it). */
     private void fillRam(Path replicaRam) throws IOException {
         long ramBytes = description.ramBytes();
-        Path ramFile = Path.of(qmp.ramFile(LibvirtDomain.RAM_OBJECT));
         if (Files.size(ramFile) != ramBytes || Files.size(replicaRam) != ramBytes) {
             throw new IllegalStateException(name + ": RAM sizes differ: QEMU's " + ramFile + " has "
                     + Files.size(ramFile) + " bytes, the replica " + Files.size(replicaRam) + ", the primary "
@@ -258,8 +273,9 @@ final class StandbyDomain implements AutoCloseable {
         LOG.info("announced {} at {} by gratuitous ARP", description.guestIpv4(), description.mac());
     }
 
-    private static long millis(long ns) {
-        return TimeUnit.NANOSECONDS.toMillis(ns);
+    /** Milliseconds with one decimal, for the restore's log line. */
+    private static String millis(long ns) {
+        return String.format(java.util.Locale.ROOT, "%.1f", ns / 1e6);
     }
 
     private static void sleepMs(long ms) {

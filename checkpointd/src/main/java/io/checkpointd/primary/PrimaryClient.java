@@ -16,6 +16,7 @@ import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Heartbeat;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
+import io.checkpointd.replication.wire.Standby;
 import io.checkpointd.util.NanoClock;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -212,6 +213,13 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     ctx.close();
                 }
                 case Ack ack -> onAck(ack.epoch());
+                case Standby standby -> {
+                    if (metrics.backupStandby.getAndSet(standby.ready() ? 1 : 0) != (standby.ready() ? 1 : 0)) {
+                        LOG.info("backup {}: {}", backupLabel, standby.ready()
+                                ? "standby ready (a failover only loads the last checkpoint)"
+                                : "no standby ready (a failover would first create the domain)");
+                    }
+                }
                 case Heartbeat ignored -> {
                     // Its arrival was the sign of life recorded above.
                 }
@@ -249,6 +257,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     output.releaseAll();
                 }
                 metrics.protectedState.set(0);
+                metrics.backupStandby.set(-1);
                 if (handedOver) {
                     LOG.info("disconnected from backup {} after handing the guest over; held output dropped",
                             backupLabel);

@@ -32,6 +32,8 @@ public final class PrimaryMetrics {
     final AtomicLong replicationLagEpochs = new AtomicLong();
     final AtomicLong protectedState = new AtomicLong();
     final AtomicLong lastCommittedEpoch = new AtomicLong();
+    /** What the backup last said of its standby: 1 ready, 0 not, -1 never said (none connected, or sim). */
+    final AtomicLong backupStandby = new AtomicLong(-1);
     final Histogram pauseNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
     final Histogram ackNs = new SynchronizedHistogram(MAX_TRACKED_NS, 3);
 
@@ -82,6 +84,10 @@ public final class PrimaryMetrics {
                 .register(registry);
         Gauge.builder("checkpointd.last.committed.epoch", lastCommittedEpoch, AtomicLong::get).tag("domain", domain)
                 .description("Newest checkpoint the backup has acknowledged").register(registry);
+        Gauge.builder("checkpointd.backup.standby.ready", backupStandby, AtomicLong::get).tag("domain", domain)
+                .description("1 while the backup holds the domain created and paused (a failover only loads the "
+                        + "last checkpoint), 0 when it would have to create it first, -1 when it has not said")
+                .register(registry);
     }
 
     /** The last pause's length; written and read by the epoch loop only. */
@@ -135,6 +141,12 @@ public final class PrimaryMetrics {
     /** Checkpoints taken and not yet acknowledged. */
     public long replicationLag() {
         return replicationLagEpochs.get();
+    }
+
+    /** The backup's standby as it last reported it: true ready, false not, null unknown. */
+    public Boolean backupStandbyReady() {
+        long value = backupStandby.get();
+        return value < 0 ? null : value == 1;
     }
 
     /** True while the backup holds a committed checkpoint of the running guest. */

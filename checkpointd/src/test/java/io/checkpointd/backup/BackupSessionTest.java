@@ -14,6 +14,7 @@ import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.PageEncoding;
 import io.checkpointd.replication.wire.Pages;
+import io.checkpointd.replication.wire.Standby;
 import io.checkpointd.testing.TestDomain;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
@@ -59,7 +60,7 @@ class BackupSessionTest {
     /** A server whose domains must never fail over in these tests. */
     static BackupServer server(Path dir, BackupMetrics metrics) {
         return new BackupServer(dir, metrics, 1 << 20, FailureDetectorConfig.defaults(),
-                (domain, description, replica, device, disk) -> {
+                (domain, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
                 }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
     }
@@ -94,6 +95,54 @@ class BackupSessionTest {
             if (f instanceof ReferenceCounted rc && rc.refCnt() > 0) {
                 rc.release();
             }
+        }
+    }
+
+    /**
+     * A restorer with a standby: the primary hears it is ready, the standby's RAM file follows every commit,
+     * and the failover is told the RAM is already in place (no copy).
+     */
+    @Test
+    void aReadyStandbysRamFollowsTheReplicaAndIsRestoredInPlace() throws Exception {
+        Path standbyRam = dir.resolve("standby-pc.ram");
+        Files.write(standbyRam, new byte[(int) RAM]);
+        java.util.concurrent.atomic.AtomicReference<Path> restoredInPlace = new java.util.concurrent.atomic.AtomicReference<>();
+        FailoverController.Restorer withStandby = new FailoverController.Restorer() {
+            @Override
+            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk,
+                                         Path ramInPlace) {
+                restoredInPlace.set(ramInPlace);
+                return () -> { };
+            }
+
+            @Override
+            public void prepare(String d, String description, Path disk, FailoverController.StandbyListener listener) {
+                listener.onStandby(standbyRam);
+            }
+        };
+        BackupServer server = new BackupServer(dir.resolve("standby-backup"), metrics, 1 << 20,
+                FailureDetectorConfig.defaults(), withStandby, new SimpleMeterRegistry(), NanoClock.SYSTEM);
+        try {
+            EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
+            ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
+            ch.runPendingTasks();
+            assertThat(((HelloAck) ch.readOutbound()).accepted()).isTrue();
+            Standby standby = ch.readOutbound();
+            assertThat(standby).isEqualTo(new Standby(true));
+            assertThat(server.slot("test").failover().standbyReady()).isTrue();
+            for (int epoch = 1; epoch <= 4; epoch++) {
+                domain.writeRandomPages(random.nextInt(1, 40), random);
+                byte[] expected = domain.snapshot();
+                feed(ch, frames.next());
+                assertThat(((Ack) ch.readOutbound()).epoch()).isEqualTo(epoch);
+                assertThat(Files.readAllBytes(standbyRam)).as("standby RAM after epoch %d", epoch).isEqualTo(expected);
+            }
+            server.pollFailover(System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(1));
+            assertThat(server.slot("test").failover().outcome()).isNotNull();
+            assertThat(restoredInPlace.get()).isEqualTo(standbyRam);
+            ch.finishAndReleaseAll();
+        } finally {
+            server.close();
         }
     }
 
@@ -221,7 +270,8 @@ class BackupSessionTest {
     void refusesAPrimaryWhoseGuestItCouldNotRestore() {
         FailoverController.Restorer unable = new FailoverController.Restorer() {
             @Override
-            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk) {
+            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk,
+                                         Path ramInPlace) {
                 throw new AssertionError("no failover expected");
             }
 

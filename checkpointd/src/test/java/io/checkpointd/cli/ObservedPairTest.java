@@ -128,14 +128,14 @@ class ObservedPairTest {
         assertThat(primaryTable.exit()).as(primaryTable.err()).isZero();
         List<String> lines = primaryTable.out().lines().toList();
         assertThat(lines.getFirst()).startsWith("checkpointd primary, pid " + ProcessHandle.current().pid());
-        assertThat(lines.get(2)).matches("DOMAIN +ROLE +STATE +EPOCH +LAG +PEER +PROTECTED +PAUSE p50/p99 ms +ACK p50/p99 ms");
-        assertThat(lines.get(3)).matches("demo +primary +protected +\\d+ +[012] +backup alive +yes +[0-9.]+ / [0-9.]+ +[0-9.]+ / [0-9.]+");
+        assertThat(lines.get(2)).matches("DOMAIN +ROLE +STATE +EPOCH +LAG +PEER +PROTECTED +STANDBY +PAUSE p50/p99 ms +ACK p50/p99 ms");
+        assertThat(lines.get(3)).matches("demo +primary +protected +\\d+ +[012] +backup alive +yes +- +[0-9.]+ / [0-9.]+ +[0-9.]+ / [0-9.]+");
 
         // With a path and without the scheme, as people paste addresses.
         Cli backupTable = cli("status", "--url", backupEndpoint.url().substring("http://".length()) + "/metrics");
         assertThat(backupTable.exit()).as(backupTable.err()).isZero();
         assertThat(backupTable.out()).startsWith("checkpointd backup, pid ")
-                .containsPattern("demo +backup +replicating +\\d+ +- +primary alive +yes +- +-");
+                .containsPattern("demo +backup +replicating +\\d+ +- +primary alive +yes +- +- +-");
     }
 
     @Test

@@ -18,11 +18,26 @@ class StatusTableTest {
         assertThat(StatusCommand.table(Daemons.JSON.readTree(json))).isEqualTo("""
                 checkpointd backup, pid 7
 
-                DOMAIN  ROLE    STATE        EPOCH  LAG  PEER          PROTECTED  PAUSE p50/p99 ms  ACK p50/p99 ms
-                pbx     backup  failed-over  81     -    primary dead  NO         -                 -
+                DOMAIN  ROLE    STATE        EPOCH  LAG  PEER          PROTECTED  STANDBY  PAUSE p50/p99 ms  ACK p50/p99 ms
+                pbx     backup  failed-over  81     -    primary dead  NO         -        -                 -
 
                 pbx failed over to this host: resumed epoch 81, primary declared dead after 1003 ms, restored in 125 ms
                 """);
+    }
+
+    @Test
+    void aPrimaryShowsWhetherItsBackupsStandbyIsReady() throws Exception {
+        String row = """
+                {"domain": "pbx", "role": "primary", "state": "protected", "last_committed_epoch": 9,
+                 "lag_checkpoints": 1, "peer": "backup", "peer_state": "alive", "protected": true,
+                 "output_commit": true, "pause_ms": null, "ack_ms": null, "failover": null, "standby_ready": %s}
+                """;
+        String ready = StatusCommand.table(Daemons.JSON.readTree(
+                "{\"role\": \"primary\", \"pid\": 7, \"domains\": [" + row.formatted("true") + "]}"));
+        String notReady = StatusCommand.table(Daemons.JSON.readTree(
+                "{\"role\": \"primary\", \"pid\": 7, \"domains\": [" + row.formatted("false") + "]}"));
+        assertThat(ready).containsPattern("pbx +primary +protected +9 +1 +backup alive +yes +ready +- +-");
+        assertThat(notReady).containsPattern("pbx +primary +protected +9 +1 +backup alive +yes +NO +- +-");
     }
 
     @Test

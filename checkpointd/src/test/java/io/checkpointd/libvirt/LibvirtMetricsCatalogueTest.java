@@ -51,7 +51,7 @@ class LibvirtMetricsCatalogueTest {
             BridgeMetrics.register(registry, Tags.of("domain", "d"), bridge.counters());
             try (LibvirtRestorer restorer = new LibvirtRestorer(
                     io.checkpointd.config.LibvirtConfig.defaults().withWarmStandby(false), group.next(), registry)) {
-                restorer.prepare("d", "{}", null); // no standby wanted: only the gauge, at 0
+                restorer.prepare("d", "{}", null, ramFile -> { }); // no standby wanted: only the gauge, at 0
             }
             assertThat(nbd.uri()).startsWith("nbd://");
             Set<String> families = new TreeSet<>();

@@ -140,7 +140,7 @@ final class Cluster implements AutoCloseable {
     void startBackup(Path backupDir, SocketAddress address) {
         backupLoops = transport.newGroup(1);
         backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
-        FailoverController.Restorer restorer = (domainName, description, replica, deviceState, diskImage) -> {
+        FailoverController.Restorer restorer = (domainName, description, replica, deviceState, diskImage, ramInPlace) -> {
             restored.add(new Restored(Files.readAllBytes(replica), new String(deviceState, StandardCharsets.US_ASCII),
                     diskImage == null ? null : Files.readAllBytes(diskImage)));
             return () -> { };

@@ -41,7 +41,7 @@ class ReplicationOverTcpTest {
         MultiThreadIoEventLoopGroup heartbeatGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         BackupMetrics backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
         BackupServer backup = new BackupServer(dir.resolve("backup"), backupMetrics, 1 << 20,
-                FailureDetectorConfig.defaults(), (d, description, replica, device, disk) -> {
+                FailureDetectorConfig.defaults(), (d, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
                 }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
         TestDomain domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);

@@ -8,7 +8,7 @@ package io.checkpointd.replication.wire;
  */
 public sealed interface Frame
         permits Hello, HelloAck, CheckpointBegin, Pages, DeviceState, CheckpointEnd, Ack, Heartbeat, Goodbye, DiskWrite,
-        Handover {
+        Handover, Standby {
 
     /** The checkpoint this frame belongs to; 0 where a frame belongs to none. */
     long epoch();

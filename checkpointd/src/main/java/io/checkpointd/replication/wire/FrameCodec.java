@@ -59,6 +59,13 @@ import java.util.zip.CRC32C;
  * DEVICE_STATE (5): the whole payload is the chunk's data.
  * ACK (7), GOODBYE (9), HANDOVER (11): no payload.
  *
+ * STANDBY (12), backup to primary
+ *  0
+ *  +-------+
+ *  | ready |
+ *  | bool  |
+ *  +-------+
+ *
  * DISK_WRITE (10)
  *  0      1             9             17
  *  +------+-------------+-------------+---------------------------------
@@ -81,8 +88,11 @@ import java.util.zip.CRC32C;
  */
 public final class FrameCodec {
 
-    /** Sent in {@link Hello} and {@link HelloAck}; a peer speaking another version is refused. */
-    public static final int PROTOCOL_VERSION = 1;
+    /**
+     * Sent in {@link Hello} and {@link HelloAck}; a peer speaking another version is refused. Version 2 added
+     * STANDBY.
+     */
+    public static final int PROTOCOL_VERSION = 2;
 
     public static final int LENGTH_OFFSET = 0;
     public static final int LENGTH_BYTES = 4;
@@ -111,6 +121,7 @@ public final class FrameCodec {
     public static final int TYPE_GOODBYE = 9;
     public static final int TYPE_DISK_WRITE = 10;
     public static final int TYPE_HANDOVER = 11;
+    public static final int TYPE_STANDBY = 12;
 
     // Payload offsets, relative to the first payload byte.
     public static final int HELLO_PROTOCOL_VERSION_OFFSET = 0;
@@ -153,6 +164,8 @@ public final class FrameCodec {
     public static final int ACK_PAYLOAD_BYTES = 0;
     public static final int GOODBYE_PAYLOAD_BYTES = 0;
     public static final int HANDOVER_PAYLOAD_BYTES = 0;
+    public static final int STANDBY_READY_OFFSET = 0;
+    public static final int STANDBY_PAYLOAD_BYTES = 1;
 
     public static final int DISK_WRITE_KIND_OFFSET = 0;
     public static final int DISK_WRITE_OFFSET_OFFSET = 1;
@@ -181,6 +194,7 @@ public final class FrameCodec {
             case TYPE_GOODBYE -> "GOODBYE";
             case TYPE_DISK_WRITE -> "DISK_WRITE";
             case TYPE_HANDOVER -> "HANDOVER";
+            case TYPE_STANDBY -> "STANDBY";
             default -> null;
         };
     }
@@ -199,12 +213,14 @@ public final class FrameCodec {
             case Goodbye _ -> TYPE_GOODBYE;
             case DiskWrite _ -> TYPE_DISK_WRITE;
             case Handover _ -> TYPE_HANDOVER;
+            case Standby _ -> TYPE_STANDBY;
         };
     }
 
     /** Whether frames of this type always carry epoch 0 (the record has no epoch of its own). */
     static boolean hasNoEpoch(int type) {
-        return type == TYPE_HELLO || type == TYPE_HEARTBEAT || type == TYPE_GOODBYE || type == TYPE_HANDOVER;
+        return type == TYPE_HELLO || type == TYPE_HEARTBEAT || type == TYPE_GOODBYE || type == TYPE_HANDOVER
+                || type == TYPE_STANDBY;
     }
 
     /** "PAGES frame (epoch 12)": how error messages name the frame at fault. */

@@ -151,6 +151,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             case TYPE_HEARTBEAT -> { min = HEARTBEAT_PAYLOAD_BYTES; max = min; }
             case TYPE_GOODBYE -> { min = GOODBYE_PAYLOAD_BYTES; max = min; }
             case TYPE_HANDOVER -> { min = HANDOVER_PAYLOAD_BYTES; max = min; }
+            case TYPE_STANDBY -> { min = STANDBY_PAYLOAD_BYTES; max = min; }
             case TYPE_DISK_WRITE -> { min = DISK_WRITE_FIXED_BYTES; max = Integer.MAX_VALUE; }
             default -> throw new IllegalStateException("type " + type + " passed the type check");
         }

@@ -115,6 +115,11 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             case Ack _ -> withCrc(header(alloc, frame, ACK_PAYLOAD_BYTES, null), null);
             case Goodbye _ -> withCrc(header(alloc, frame, GOODBYE_PAYLOAD_BYTES, null), null);
             case Handover _ -> withCrc(header(alloc, frame, HANDOVER_PAYLOAD_BYTES, null), null);
+            case Standby st -> {
+                ByteBuf buf = header(alloc, frame, STANDBY_PAYLOAD_BYTES, null);
+                buf.setByte(HEADER_BYTES + STANDBY_READY_OFFSET, st.ready() ? 1 : 0);
+                yield withCrc(buf, null);
+            }
             case Heartbeat h -> {
                 requireNonNegative(frame, "sequence", h.sequence());
                 ByteBuf buf = header(alloc, frame, HEARTBEAT_PAYLOAD_BYTES, null);

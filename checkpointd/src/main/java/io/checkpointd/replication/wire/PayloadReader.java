@@ -60,6 +60,7 @@ final class PayloadReader {
             case TYPE_ACK -> new Ack(epoch);
             case TYPE_GOODBYE -> new Goodbye();
             case TYPE_HANDOVER -> new Handover();
+            case TYPE_STANDBY -> new Standby(bool("ready", STANDBY_READY_OFFSET));
             case TYPE_DISK_WRITE -> diskWrite();
             case TYPE_HEARTBEAT -> new Heartbeat(
                     nonNegative("sequence", buf.getLong(start + HEARTBEAT_SEQUENCE_OFFSET)),

@@ -114,8 +114,14 @@ class FrameCodecCorruptionTest {
     static Stream<Arguments> malformedFrames() {
         byte[] name = "vm-1".getBytes(StandardCharsets.UTF_8);
         return Stream.of(
-                argumentSet("unknown type", rawFrame(12, 5, new byte[0]),
-                        "frame type 12 (epoch 5) is unknown"),
+                argumentSet("unknown type", rawFrame(13, 5, new byte[0]),
+                        "frame type 13 (epoch 5) is unknown"),
+                argumentSet("STANDBY with an epoch", rawFrame(TYPE_STANDBY, 5, new byte[] {1}),
+                        "STANDBY frame (epoch 5): epoch must be 0"),
+                argumentSet("STANDBY ready not a boolean", rawFrame(TYPE_STANDBY, 0, new byte[] {2}),
+                        "STANDBY frame (epoch 0): ready 2 is not a boolean (0 or 1)"),
+                argumentSet("STANDBY without its byte", rawFrame(TYPE_STANDBY, 0, new byte[0]),
+                        "STANDBY frame (epoch 0): payload length 0 differs from the fixed size 1"),
                 argumentSet("HANDOVER with an epoch", rawFrame(TYPE_HANDOVER, 5, new byte[0]),
                         "HANDOVER frame (epoch 5): epoch must be 0"),
                 argumentSet("DISK_WRITE data not matching its length",

@@ -42,6 +42,8 @@ final class WireFrames {
                 new HelloAck(PROTOCOL_VERSION, 0, "", 65_535),
                 new Goodbye(),
                 new Handover(),
+                new Standby(true),
+                new Standby(false),
                 new DiskWrite(9, DiskWrite.Kind.TRIM, 1L << 20, 65536, Unpooled.EMPTY_BUFFER),
                 new DiskWrite(9, DiskWrite.Kind.WRITE, 4096, 5, Unpooled.wrappedBuffer(new byte[] {1, 2, 3, 4, 5})),
                 new HelloAck(PROTOCOL_VERSION, 0, "replica holds 2 GiB, HELLO announced 4 GiB"),
