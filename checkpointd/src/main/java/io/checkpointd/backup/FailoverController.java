@@ -123,19 +123,34 @@ public final class FailoverController implements AutoCloseable {
         }
         standbyReady = Boolean.FALSE;
         store.stopMirroring();
-        if (ramFile != null) {
-            try {
-                long startNs = System.nanoTime();
-                store.mirrorInto(ramFile);
-                standbyReady = Boolean.TRUE;
-                LOG.info("{}: the standby's RAM ({}) now follows the replica (first copy {} ms); a failover loads "
-                        + "only the device state", domain, ramFile, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("{}: cannot keep the standby's RAM {} in step with the replica ({}); a failover will copy "
-                        + "the replica into it", domain, ramFile, e.toString());
-            }
+        if (ramFile == null) {
+            connection.writeAndFlush(new Standby(false));
+            return;
         }
-        connection.writeAndFlush(new Standby(ramFile != null));
+        try {
+            store.startMirroring(ramFile);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: cannot keep the standby's RAM {} in step with the replica ({}); a failover will copy "
+                    + "the replica into it", domain, ramFile, e.toString());
+            connection.writeAndFlush(new Standby(true));
+            return;
+        }
+        copyIntoStandby(connection, ramFile, System.nanoTime());
+    }
+
+    /** One chunk per event-loop task, so sessions and failure detection go on while 128+ MiB are copied. */
+    private void copyIntoStandby(Channel connection, Path ramFile, long startNs) {
+        if (!armed || !ramFile.equals(store.mirrorFile())) {
+            return; // a failover or a goodbye came first, or another standby replaced this one
+        }
+        if (!store.copyMirrorChunk()) {
+            connection.eventLoop().execute(() -> copyIntoStandby(connection, ramFile, startNs));
+            return;
+        }
+        standbyReady = Boolean.TRUE;
+        LOG.info("{}: the standby's RAM ({}) now follows the replica (copied in {} ms); a failover loads only the "
+                + "device state", domain, ramFile, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+        connection.writeAndFlush(new Standby(true));
     }
 
     /** True while a standby is ready for this domain, false while not, null for a driver without standbys. */
