@@ -89,7 +89,7 @@ public final class LibvirtAttachment implements GuestAttachment {
             diskBytes = 0;
         }
         domain = LibvirtDomain.start(target, socketDir, lc.qemuUser(),
-                TrackingMode.fromConfigName(config.domain().dirtyTracker()));
+                TrackingMode.fromConfigName(config.domain().dirtyTracker()), clock);
         opened.remove(target);
         opened.push(domain);
         awaitGuestNic(bridge, name);
