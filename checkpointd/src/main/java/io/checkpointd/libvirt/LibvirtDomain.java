@@ -47,6 +47,8 @@ public final class LibvirtDomain implements ProtectedDomain {
     /** How long one QMP reply may take; stop, cont and migrate answer within a few milliseconds. */
     private static final long QMP_REPLY_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     private static final int VIR_DOMAIN_START_PAUSED = 1;
+    private static final QmpMonitor.Command STOP = QmpMonitor.Command.of("stop", null);
+    private static final QmpMonitor.Command CONT = QmpMonitor.Command.of("cont", null);
 
     private final String name;
     private final LibvirtTarget target;
@@ -55,6 +57,7 @@ public final class LibvirtDomain implements ProtectedDomain {
     private final Arena arena = Arena.ofShared();
     private final GuestMemory memory;
     private final DeviceStateSocket deviceState;
+    private final QmpMonitor.Command migrate;
     private final DirtyTracker tracker;
     private final long qemuPid;
 
@@ -74,6 +77,7 @@ public final class LibvirtDomain implements ProtectedDomain {
         try {
             socket = prepareMigration(socketDir, qemuUser, clock);
             this.deviceState = socket;
+            this.migrate = QmpMonitor.Command.of("migrate", QmpMonitor.args().put("uri", "unix:" + socket.path()));
             Path ramFile = Path.of(ramFile(RAM_OBJECT));
             long ramBytes = target.xml().memoryBytes();
             if (!Files.isRegularFile(ramFile) || Files.size(ramFile) != ramBytes) {
@@ -95,7 +99,7 @@ public final class LibvirtDomain implements ProtectedDomain {
             TrackerChoice choice = TrackerChoice.choose(mode, offer);
             chosen = choice.tracker();
             this.tracker = chosen;
-            monitor.execute("cont", null);
+            monitor.execute(CONT);
             LOG.info("{}: started under protection ({} {}, {} MiB of RAM in {}, QEMU pid {}, own QMP monitor {}); {}",
                     name, target.xml().type(), target.uri(), ramBytes >> 20, ramFile, qemuPid, qmpSocket,
                     choice.logMessage());
@@ -195,7 +199,7 @@ public final class LibvirtDomain implements ProtectedDomain {
     /** QMP {@code stop}: its reply comes once every vCPU has stopped. */
     @Override
     public void pause() {
-        monitor.execute("stop", null);
+        monitor.execute(STOP);
     }
 
     /**
@@ -209,7 +213,7 @@ public final class LibvirtDomain implements ProtectedDomain {
         monitor.discardEvents();
         deviceState.startReceive(DEVICE_STATE_TIMEOUT_NS);
         try {
-            monitor.send("migrate", QmpMonitor.args().put("uri", "unix:" + deviceState.path()));
+            monitor.send(migrate);
         } catch (RuntimeException e) {
             abandonReceive();
             throw e;
@@ -238,11 +242,10 @@ public final class LibvirtDomain implements ProtectedDomain {
 
     /** The socket is at EOF, so QEMU has sent everything; its MIGRATION event says completed right after. */
     private void awaitMigration() {
-        JsonNode event = monitor.awaitEvent("MIGRATION", data -> switch (data.path("status").asText()) {
+        String status = monitor.awaitEvent("MIGRATION", s -> s != null && switch (s) {
             case "completed", "failed", "cancelled" -> true;
             default -> false;
-        }, DEVICE_STATE_TIMEOUT_NS);
-        String status = event.path("data").path("status").asText();
+        }, DEVICE_STATE_TIMEOUT_NS).status();
         if (!status.equals("completed")) {
             throw new IllegalStateException(name + ": device-state migration " + status + ": "
                     + lastMigration().path("error-desc").asText("no reason given"));
@@ -270,7 +273,7 @@ public final class LibvirtDomain implements ProtectedDomain {
     /** QMP {@code cont}: from paused or, after a capture, from postmigrate. */
     @Override
     public void resume() {
-        monitor.execute("cont", null);
+        monitor.execute(CONT);
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.checkpointd.libvirt;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,6 +38,11 @@ import java.util.function.Predicate;
  * <p>One command is in flight at a time: {@link #send} may be followed by work of the caller's own before
  * {@link #awaitReply}, which is how a migration is started without waiting for QEMU's answer.
  *
+ * <p>The epoch's commands run inside the guest's pause, about ten lines each epoch, too rarely for the JIT
+ * to warm Jackson's data binding (a cold {@code readTree} costs ~0.1 ms): commands are encoded once
+ * ({@link Command}) and each line is classified with Jackson's streaming parser; only a reply with content
+ * or an error is bound to a tree.
+ *
  * <p>Not thread-safe: used by the epoch loop thread only (and at start, before that thread runs).
  */
 final class QmpMonitor implements AutoCloseable {
@@ -43,6 +51,28 @@ final class QmpMonitor implements AutoCloseable {
     /** Events nobody waits for (STOP, RESUME, MIGRATION_PASS) are dropped beyond this many. */
     static final int MAX_KEPT_EVENTS = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory FACTORY = JSON.getFactory();
+
+    /** A command encoded once, for those sent every epoch. */
+    record Command(String name, byte[] line) {
+        static Command of(String name, ObjectNode arguments) {
+            ObjectNode request = JSON.createObjectNode().put("execute", name);
+            if (arguments != null) {
+                request.set("arguments", arguments);
+            }
+            return new Command(name, (request + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** An asynchronous event as kept: its name, {@code data.status} when it has one (else null), the line. */
+    record Event(String name, String status, String line) {
+    }
+
+    private enum Kind { GREETING, EVENT, EMPTY_RETURN, RETURN, ERROR }
+
+    /** One line from QEMU, classified. */
+    private record Message(Kind kind, String eventName, String status, byte[] line) {
+    }
 
     private final String domainName;
     private final Path path;
@@ -52,7 +82,7 @@ final class QmpMonitor implements AutoCloseable {
     private final long replyTimeoutNs;
     private final ByteBuffer readBuffer = ByteBuffer.allocate(64 << 10).flip();
     private final ByteArrayOutputStream line = new ByteArrayOutputStream(4096);
-    private final ArrayDeque<JsonNode> events = new ArrayDeque<>();
+    private final ArrayDeque<Event> events = new ArrayDeque<>();
     private String inFlight; // the command sent and not yet answered, or null
 
     private QmpMonitor(String domainName, Path path, SocketChannel channel, Selector selector, NanoClock clock,
@@ -96,9 +126,9 @@ final class QmpMonitor implements AutoCloseable {
 
     private void handshake() throws IOException {
         long deadlineNs = clock.nanoTime() + replyTimeoutNs;
-        JsonNode greeting = readMessage("the greeting", deadlineNs);
-        if (!greeting.has("QMP")) {
-            throw new IOException("expected QMP's greeting, got " + abbreviate(greeting.toString()));
+        Message greeting = readMessage("the greeting", deadlineNs);
+        if (greeting.kind() != Kind.GREETING) {
+            throw new IOException("expected QMP's greeting, got " + text(greeting.line()));
         }
         execute("qmp_capabilities", null);
     }
@@ -109,17 +139,25 @@ final class QmpMonitor implements AutoCloseable {
         return awaitReply();
     }
 
+    /** Runs a command encoded beforehand; see {@link #execute(String, ObjectNode)}. */
+    JsonNode execute(Command command) {
+        send(command);
+        return awaitReply();
+    }
+
     /** Writes {@code command} without waiting for its reply; {@link #awaitReply} reads it. */
     void send(String command, ObjectNode arguments) {
+        send(Command.of(command, arguments));
+    }
+
+    /** Writes a command encoded beforehand without waiting for its reply. */
+    void send(Command encoded) {
+        String command = encoded.name();
         if (inFlight != null) {
             throw new IllegalStateException(domainName + ": QMP " + command + " sent while " + inFlight
                     + " is still unanswered");
         }
-        ObjectNode request = JSON.createObjectNode().put("execute", command);
-        if (arguments != null) {
-            request.set("arguments", arguments);
-        }
-        ByteBuffer bytes = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
+        ByteBuffer bytes = ByteBuffer.wrap(encoded.line());
         try {
             // A command is far smaller than the socket buffer: a non-blocking write takes it whole at once.
             while (bytes.hasRemaining()) {
@@ -140,44 +178,50 @@ final class QmpMonitor implements AutoCloseable {
             throw new IllegalStateException(domainName + ": QMP reply awaited but no command was sent");
         }
         long deadlineNs = clock.nanoTime() + replyTimeoutNs;
-        JsonNode reply;
+        Message reply;
+        JsonNode tree = null;
         try {
             while (true) {
-                JsonNode message = readMessage("the reply to " + command, deadlineNs);
-                if (message.has("event")) {
-                    keep(message);
+                Message message = readMessage("the reply to " + command, deadlineNs);
+                if (message.kind() == Kind.EVENT) {
+                    keep(new Event(message.eventName(), message.status(), text(message.line())));
                 } else {
                     reply = message;
                     break;
                 }
+            }
+            if (reply.kind() == Kind.RETURN || reply.kind() == Kind.ERROR) {
+                tree = JSON.readTree(reply.line());
             }
         } catch (IOException e) {
             throw failure(command, "failed: " + e.getMessage(), e);
         } finally {
             inFlight = null;
         }
-        if (reply.has("error")) {
-            JsonNode error = reply.path("error");
-            throw failure(command, "refused: " + error.path("desc").asText(error.toString()), null);
-        }
-        if (!reply.has("return")) {
-            throw failure(command, "answered neither return nor error: " + abbreviate(reply.toString()), null);
-        }
-        return reply.path("return");
+        return switch (reply.kind()) {
+            case EMPTY_RETURN -> JSON.createObjectNode();
+            case RETURN -> tree.path("return");
+            case ERROR -> {
+                JsonNode error = tree.path("error");
+                throw failure(command, "refused: " + error.path("desc").asText(error.toString()), null);
+            }
+            default -> throw failure(command, "answered neither return nor error: " + text(reply.line()), null);
+        };
     }
 
     /**
-     * The first event named {@code name} whose {@code data} matches, kept or still to come; events that do
-     * not match are kept for later callers. Only between commands (no reply outstanding).
+     * The first event named {@code name} whose {@code data.status} matches (null when it has none), kept or
+     * still to come; events that do not match are kept for later callers. Only between commands (no reply
+     * outstanding).
      */
-    JsonNode awaitEvent(String name, Predicate<JsonNode> dataMatches, long timeoutNs) {
+    Event awaitEvent(String name, Predicate<String> statusMatches, long timeoutNs) {
         if (inFlight != null) {
             throw new IllegalStateException(domainName + ": waiting for QMP event " + name + " while " + inFlight
                     + " is still unanswered");
         }
-        for (Iterator<JsonNode> it = events.iterator(); it.hasNext(); ) {
-            JsonNode event = it.next();
-            if (matches(event, name, dataMatches)) {
+        for (Iterator<Event> it = events.iterator(); it.hasNext(); ) {
+            Event event = it.next();
+            if (event.name().equals(name) && statusMatches.test(event.status())) {
                 it.remove();
                 return event;
             }
@@ -185,15 +229,15 @@ final class QmpMonitor implements AutoCloseable {
         long deadlineNs = clock.nanoTime() + timeoutNs;
         try {
             while (true) {
-                JsonNode message = readMessage("event " + name, deadlineNs);
-                if (matches(message, name, dataMatches)) {
-                    return message;
+                Message message = readMessage("event " + name, deadlineNs);
+                if (message.kind() != Kind.EVENT) {
+                    throw new IOException("unexpected message with no command sent: " + text(message.line()));
                 }
-                if (message.has("event")) {
-                    keep(message);
-                } else {
-                    throw new IOException("unexpected message with no command sent: " + abbreviate(message.toString()));
+                Event event = new Event(message.eventName(), message.status(), text(message.line()));
+                if (event.name().equals(name) && statusMatches.test(event.status())) {
+                    return event;
                 }
+                keep(event);
             }
         } catch (IOException e) {
             throw new IllegalStateException(domainName + ": QMP monitor " + path + ": " + e.getMessage(), e);
@@ -209,31 +253,81 @@ final class QmpMonitor implements AutoCloseable {
         return events.size();
     }
 
-    private static boolean matches(JsonNode message, String name, Predicate<JsonNode> dataMatches) {
-        return name.equals(message.path("event").asText(null)) && dataMatches.test(message.path("data"));
-    }
-
-    private void keep(JsonNode event) {
+    private void keep(Event event) {
         if (events.size() == MAX_KEPT_EVENTS) {
             events.removeFirst();
         }
         events.addLast(event);
     }
 
-    /** Reads one line and parses it; blocks in the selector (no spinning) until {@code deadlineNs}. */
-    private JsonNode readMessage(String awaited, long deadlineNs) throws IOException {
+    /** Reads one line and classifies it; blocks in the selector (no spinning) until {@code deadlineNs}. */
+    private Message readMessage(String awaited, long deadlineNs) throws IOException {
         byte[] bytes = readLine(awaited, deadlineNs);
         try {
-            JsonNode node = JSON.readTree(bytes);
-            if (node == null || !node.isObject()) {
-                throw new IOException("QEMU sent a line that is not a JSON object while waiting for " + awaited
-                        + ": " + abbreviate(new String(bytes, StandardCharsets.UTF_8)));
-            }
-            return node;
+            return classify(bytes);
         } catch (JsonProcessingException e) {
-            throw new IOException("QEMU sent unreadable JSON while waiting for " + awaited + ": "
-                    + abbreviate(new String(bytes, StandardCharsets.UTF_8)), e);
+            throw new IOException("QEMU sent unreadable JSON while waiting for " + awaited + ": " + text(bytes), e);
         }
+    }
+
+    /**
+     * Reads the top-level keys of one line with the streaming parser (the whole line, so bad JSON is
+     * caught): {@code QMP}, {@code event} (with {@code data.status}), {@code return} or {@code error}.
+     */
+    private static Message classify(byte[] line) throws IOException {
+        try (JsonParser parser = FACTORY.createParser(line)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("QEMU sent a line that is not a JSON object: " + text(line));
+            }
+            Kind kind = null;
+            String eventName = null;
+            String status = null;
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String key = parser.currentName();
+                JsonToken value = parser.nextToken();
+                switch (key) {
+                    case "QMP" -> {
+                        kind = Kind.GREETING;
+                        parser.skipChildren();
+                    }
+                    case "event" -> {
+                        kind = Kind.EVENT;
+                        eventName = parser.getValueAsString();
+                    }
+                    case "data" -> status = value == JsonToken.START_OBJECT ? statusOf(parser) : status;
+                    case "return" -> {
+                        boolean empty = value == JsonToken.START_OBJECT && parser.nextToken() == JsonToken.END_OBJECT;
+                        kind = empty ? Kind.EMPTY_RETURN : Kind.RETURN;
+                        if (!empty) {
+                            return new Message(kind, null, null, line); // bound to a tree by the caller
+                        }
+                    }
+                    case "error" -> {
+                        return new Message(Kind.ERROR, null, null, line);
+                    }
+                    default -> parser.skipChildren();
+                }
+            }
+            if (kind == null || (kind == Kind.EVENT && eventName == null)) {
+                throw new IOException("QEMU sent a line that is no greeting, event or reply: " + text(line));
+            }
+            return new Message(kind, eventName, status, line);
+        }
+    }
+
+    /** {@code data.status} from inside {@code data}'s object, leaving the parser after it. */
+    private static String statusOf(JsonParser parser) throws IOException {
+        String status = null;
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String key = parser.currentName();
+            parser.nextToken();
+            if (key.equals("status")) {
+                status = parser.getValueAsString();
+            } else {
+                parser.skipChildren();
+            }
+        }
+        return status;
     }
 
     private byte[] readLine(String awaited, long deadlineNs) throws IOException {
@@ -281,7 +375,8 @@ final class QmpMonitor implements AutoCloseable {
                 cause);
     }
 
-    private static String abbreviate(String s) {
+    private static String text(byte[] line) {
+        String s = new String(line, StandardCharsets.UTF_8);
         return s.length() <= 200 ? s : s.substring(0, 200) + "...";
     }
 

@@ -3,7 +3,6 @@ package io.checkpointd.libvirt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.checkpointd.util.NanoClock;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -119,13 +118,35 @@ class QmpMonitorTest {
             monitor.send("migrate", QmpMonitor.args().put("uri", "unix:/x.sock"));
             assertThat(monitor.awaitReply().isEmpty()).isTrue();
             assertThat(monitor.keptEvents()).as("the setup event, read before the reply").isEqualTo(1);
-            JsonNode done = monitor.awaitEvent("MIGRATION", data -> !data.path("status").asText().equals("setup")
-                    && !data.path("status").asText().equals("active"), TIMEOUT_NS);
-            assertThat(done.path("data").path("status").asText()).isEqualTo("completed");
-            assertThat(monitor.awaitEvent("MIGRATION", data -> true, TIMEOUT_NS).path("data").path("status").asText())
+            QmpMonitor.Event done = monitor.awaitEvent("MIGRATION",
+                    status -> !status.equals("setup") && !status.equals("active"), TIMEOUT_NS);
+            assertThat(done.status()).isEqualTo("completed");
+            assertThat(done.line()).contains("\"event\": \"MIGRATION\"");
+            assertThat(monitor.awaitEvent("MIGRATION", status -> true, TIMEOUT_NS).status())
                     .as("kept, oldest first").isEqualTo("setup");
+            QmpMonitor.Event pass = monitor.awaitEvent("MIGRATION_PASS", status -> true, TIMEOUT_NS);
+            assertThat(pass.status()).as("an event without data.status").isNull();
             monitor.discardEvents();
             assertThat(monitor.keptEvents()).isZero();
+        }
+    }
+
+    @Test
+    void aReplyWithContentIsBoundAndBadJsonIsNamed() throws Exception {
+        Path path = fakeQemu((in, out) -> {
+            expect(in, "{\"execute\":\"query-migrate\"}");
+            send(out, "{\"return\": {\"status\": \"failed\", \"error-desc\": \"Unable to write\"}}");
+            expect(in, "{\"execute\":\"stop\"}");
+            send(out, "{\"return\": {}, \"id\": [1, {\"x\": 2}]}");
+            expect(in, "{\"execute\":\"cont\"}");
+            send(out, "{\"return\": {}, \"oops\"}");
+        });
+        try (QmpMonitor monitor = connect(path)) {
+            assertThat(monitor.execute("query-migrate", null).path("error-desc").asText()).isEqualTo("Unable to write");
+            assertThat(monitor.execute(QmpMonitor.Command.of("stop", null)).isEmpty()).isTrue();
+            assertThatThrownBy(() -> monitor.execute("cont", null))
+                    .hasMessageContaining("web1: QMP cont failed: QEMU sent unreadable JSON while waiting for the reply "
+                            + "to cont: {\"return\": {}, \"oops\"}");
         }
     }
 
@@ -223,6 +244,6 @@ class QmpMonitorTest {
         });
         assertThatThrownBy(() -> connect(path)).isInstanceOf(IOException.class)
                 .hasMessageContaining("web1: cannot open QMP monitor " + path)
-                .hasMessageContaining("expected QMP's greeting");
+                .hasMessageContaining("a line that is no greeting, event or reply: {\"hello\": 1}");
     }
 }
