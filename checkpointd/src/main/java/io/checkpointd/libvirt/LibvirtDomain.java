@@ -54,6 +54,7 @@ public final class LibvirtDomain implements ProtectedDomain {
     private final LibvirtTarget target;
     private final Domain domain;
     private final QmpMonitor monitor;
+    private final Path qmpSocket;
     private final Arena arena = Arena.ofShared();
     private final GuestMemory memory;
     private final DeviceStateSocket deviceState;
@@ -65,7 +66,7 @@ public final class LibvirtDomain implements ProtectedDomain {
             throws IOException, LibvirtException {
         this.target = target;
         this.name = target.xml().name();
-        Path qmpSocket = socketDir.resolve("qmp.sock");
+        this.qmpSocket = socketDir.resolve("qmp.sock");
         Files.deleteIfExists(qmpSocket);
         // The live XML only: libvirt runs the defined (inactive) domain with it, under the same name and
         // uuid, and keeps the operator's definition as it was.
@@ -281,6 +282,12 @@ public final class LibvirtDomain implements ProtectedDomain {
         LOG.info("{}: stopping the domain: its network and disk are served by this daemon", name);
         destroyQuietly(domain);
         monitor.close();
+        try {
+            // A QEMU killed hard leaves its listening socket behind, and the run directory is removed next.
+            Files.deleteIfExists(qmpSocket);
+        } catch (IOException e) {
+            LOG.warn("{}: could not remove {}: {}", name, qmpSocket, e.toString());
+        }
         tracker.close();
         deviceState.close();
         arena.close();
