@@ -12,7 +12,9 @@ import io.checkpointd.dirty.DirtyTracker;
  * those two things, through {@link DomainRestorer}.
  *
  * <p>Threading: pause, capture and resume are called only by the epoch loop thread, in the order
- * pause, (collect dirty pages, copy them, capture device state), resume.
+ * pause, (begin device-state capture, collect dirty pages, copy them, capture device state), resume.
+ * Every {@link #beginDeviceStateCapture()} is followed by one {@link #captureDeviceState()} before the
+ * resume, also when the collect or the copy in between failed.
  */
 public interface ProtectedDomain extends AutoCloseable {
 
@@ -27,7 +29,18 @@ public interface ProtectedDomain extends AutoCloseable {
     /** Stops every guest CPU at a safe point; returns once no guest write can happen. */
     void pause();
 
-    /** Device state as of the pause, as bytes the same driver's {@link DomainRestorer} accepts. */
+    /**
+     * Starts capturing the device state as of the pause, without waiting for it, so the hypervisor writes
+     * it while the epoch loop collects and copies dirty pages. Called right after {@link #pause()}; a
+     * driver whose capture is quick leaves it empty and does everything in {@link #captureDeviceState()}.
+     */
+    default void beginDeviceStateCapture() {
+    }
+
+    /**
+     * Device state as of the pause, as bytes the same driver's {@link DomainRestorer} accepts; waits for
+     * what {@link #beginDeviceStateCapture()} started, so when it returns the capture is over.
+     */
     byte[] captureDeviceState();
 
     /** Lets the guest run again. */

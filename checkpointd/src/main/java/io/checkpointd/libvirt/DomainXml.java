@@ -215,6 +215,24 @@ public final class DomainXml {
                 }
             }
         }
+        addQemuArgs(copy, "-incoming", "defer");
+        return serialize(copy);
+    }
+
+    /**
+     * The XML the primary starts the protected domain from: the operator's definition plus a second QMP
+     * monitor, the daemon's own, that QEMU listens on at {@code socket} ({@code wait=off}: QEMU does not
+     * wait for the daemon to connect). libvirt keeps its own monitor; the definition is left unchanged.
+     */
+    public String withQmpSocket(Path socket) {
+        Document copy = (Document) document.cloneNode(true);
+        addQemuArgs(copy, "-qmp", "unix:" + socket + ",server=on,wait=off");
+        return serialize(copy);
+    }
+
+    /** Appends QEMU arguments to {@code <qemu:commandline>}, made (with its namespace) when missing. */
+    private static void addQemuArgs(Document copy, String... values) {
+        Element root = copy.getDocumentElement();
         Element commandline = null;
         for (Element e : children(root, null)) {
             if (QEMU_NS.equals(e.getNamespaceURI()) && "commandline".equals(e.getLocalName())) {
@@ -226,12 +244,11 @@ public final class DomainXml {
             commandline = copy.createElementNS(QEMU_NS, "qemu:commandline");
             root.appendChild(commandline);
         }
-        for (String value : List.of("-incoming", "defer")) {
+        for (String value : values) {
             Element arg = copy.createElementNS(QEMU_NS, "qemu:arg");
             arg.setAttribute("value", value);
             commandline.appendChild(arg);
         }
-        return serialize(copy);
     }
 
     public String toXml() {

@@ -94,7 +94,7 @@ public final class LibvirtAttachment implements GuestAttachment {
                     + accelerator.reason() + "; define it with <domain type='qemu'> to run it under TCG");
         }
         domain = LibvirtDomain.start(target, socketDir, lc.qemuUser(),
-                TrackingMode.fromConfigName(config.domain().dirtyTracker()));
+                TrackingMode.fromConfigName(config.domain().dirtyTracker()), clock);
         opened.remove(target);
         opened.push(domain);
         awaitGuestNic(bridge, name);

@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The primary's epoch loop: every {@code epochIntervalNs} it pauses the guest, collects the dirty pages,
- * copies them into a staging buffer, captures device state, closes the epoch's output with a barrier and
- * resumes. Nothing else happens while paused: compression and the network are the sender's, after resume.
+ * The primary's epoch loop: every {@code epochIntervalNs} it pauses the guest, begins capturing the device
+ * state, collects the dirty pages, copies them into a staging buffer, waits for the device state, closes the
+ * epoch's output with a barrier and resumes. Nothing else happens while paused: compression and the network are the sender's, after resume.
  *
  * <p>A full checkpoint (a new backup connection) is taken live when configured: round 1 sends every page
  * while the guest runs, each later round the pages dirtied during the previous one, until {@link PreCopy}
@@ -205,6 +205,8 @@ public final class EpochLoop implements Agent {
         long pauseStartNs = clock.nanoTime();
         domain.pause();
         long suspendedNs = clock.nanoTime();
+        beginCapture();
+        long capturingNs = clock.nanoTime();
         DirtyPageSet dirty;
         try {
             // Collect even for a full checkpoint: it starts the next interval.
@@ -213,35 +215,68 @@ public final class EpochLoop implements Agent {
                 dirty = DirtyPageSet.all(domain.memory().pageCount());
             }
         } catch (RuntimeException e) {
+            endCapture(e);
             domain.resume();
             throw e;
         }
-        finishPaused(epoch, dirty, full, continuesPreCopy, nowNs, pauseStartNs, suspendedNs);
+        finishPaused(epoch, dirty, full, continuesPreCopy, nowNs, pauseStartNs, suspendedNs, capturingNs);
     }
 
     /** The final part of a pre-copy: the guest is already paused and {@code dirty} collected. */
     private void checkpointPaused(long epoch, DirtyPageSet dirty, boolean full, long nowNs) {
         long nowPausedNs = clock.nanoTime();
-        finishPaused(epoch, dirty, full, true, nowNs, nowPausedNs, nowPausedNs);
+        beginCapture();
+        long capturingNs = clock.nanoTime();
+        finishPaused(epoch, dirty, full, true, nowNs, nowPausedNs, nowPausedNs, capturingNs);
+    }
+
+    /**
+     * Right after the pause, so the hypervisor writes the device state while the pages are collected and
+     * copied (a QEMU domain's takes milliseconds, about as long as a RAM scan). A capture that cannot even
+     * start leaves nothing in flight: resume and give up this epoch.
+     */
+    private void beginCapture() {
+        try {
+            domain.beginDeviceStateCapture();
+        } catch (RuntimeException e) {
+            domain.resume();
+            throw e;
+        }
+    }
+
+    /** A capture begun ends before the resume, even when the epoch failed: the next one begins another. */
+    private void endCapture(RuntimeException failure) {
+        try {
+            domain.captureDeviceState();
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
+        }
     }
 
     private void finishPaused(long epoch, DirtyPageSet dirty, boolean full, boolean continuesPreCopy, long nowNs,
-                              long pauseStartNs, long suspendedNs) {
+                              long pauseStartNs, long suspendedNs, long capturingNs) {
         Staging staging = pool.acquire();
         // Only clock reads inside the pause; the phases are recorded after resume.
-        long collectedNs = suspendedNs;
-        long copiedNs = suspendedNs;
-        long capturedNs = suspendedNs;
+        long collectedNs = capturingNs;
+        long copiedNs = capturingNs;
+        long capturedNs = capturingNs;
         long resumeStartNs;
         long resumedNs;
+        boolean captureEnded = false;
         try {
             collectedNs = clock.nanoTime();
             staging.copyFrom(domain.memory().segment(), dirty);
             copiedNs = clock.nanoTime();
+            captureEnded = true;
             staging.deviceState = domain.captureDeviceState();
             staging.diskWrites = diskLog == null ? null : diskLog.closeEpoch(epoch);
             output.barrier(epoch);
             capturedNs = clock.nanoTime();
+        } catch (RuntimeException e) {
+            if (!captureEnded) {
+                endCapture(e);
+            }
+            throw e;
         } finally {
             resumeStartNs = clock.nanoTime();
             domain.resume();
@@ -249,9 +284,11 @@ public final class EpochLoop implements Agent {
         }
         PausePhases phases = metrics.phases;
         phases.record(PausePhases.Phase.SUSPEND, suspendedNs - pauseStartNs);
-        phases.record(PausePhases.Phase.COLLECT, collectedNs - suspendedNs);
+        phases.record(PausePhases.Phase.COLLECT, collectedNs - capturingNs);
         phases.record(PausePhases.Phase.COPY, copiedNs - collectedNs);
-        phases.record(PausePhases.Phase.DEVICE_STATE, capturedNs - copiedNs);
+        // What the pause pays for the device state: starting the capture, and the wait left once the pages
+        // are copied. The capture's work overlapping collect and copy is not counted twice.
+        phases.record(PausePhases.Phase.DEVICE_STATE, (capturingNs - suspendedNs) + (capturedNs - copiedNs));
         phases.record(PausePhases.Phase.RESUME, resumedNs - resumeStartNs);
         staging.epoch = epoch;
         staging.full = full;

@@ -3,6 +3,7 @@ package io.checkpointd.libvirt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.checkpointd.util.NanoClock;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -23,7 +24,8 @@ class DeviceStateSocketTest {
     Path dir;
 
     private DeviceStateSocket bind() throws IOException {
-        return DeviceStateSocket.bind(dir.resolve("device-state.sock"), System.getProperty("user.name"));
+        return DeviceStateSocket.bind(dir.resolve("device-state.sock"), System.getProperty("user.name"),
+                NanoClock.SYSTEM);
     }
 
     /** Plays QEMU: connects, writes {@code bytes}, and closes unless told to hold the connection open. */
@@ -60,6 +62,39 @@ class DeviceStateSocketTest {
                 assertThat(socket.receive(TIMEOUT_NS)).isEqualTo(state);
                 sender.join();
             }
+        }
+    }
+
+    @Test
+    void aStartedReceiveReadsWhileTheEpochLoopDoesOtherWork() throws Exception {
+        try (DeviceStateSocket socket = bind()) {
+            for (int epoch = 0; epoch < 2; epoch++) {
+                // Several times a socket buffer: QEMU could not finish writing if nobody read meanwhile.
+                byte[] state = new byte[2 << 20];
+                new Random(epoch).nextBytes(state);
+                socket.startReceive(TIMEOUT_NS);
+                Thread sender = qemu(socket.path(), state, true);
+                sender.join(TimeUnit.NANOSECONDS.toMillis(TIMEOUT_NS));
+                assertThat(sender.isAlive()).as("QEMU wrote everything before the epoch loop asked for it").isFalse();
+                assertThat(socket.awaitReceived()).isEqualTo(state);
+            }
+        }
+    }
+
+    @Test
+    void aCancelledReceiveEndsAtOnceAndTheNextWorks() throws Exception {
+        try (DeviceStateSocket socket = bind()) {
+            socket.startReceive(TimeUnit.SECONDS.toNanos(30));
+            assertThatThrownBy(() -> socket.startReceive(TIMEOUT_NS)).hasMessageContaining("already being received");
+            long startNs = System.nanoTime();
+            socket.cancelReceive();
+            assertThatThrownBy(socket::awaitReceived).isInstanceOf(IOException.class)
+                    .hasMessageContaining("receiving the device state at " + socket.path() + " was cancelled");
+            assertThat(System.nanoTime() - startNs).isLessThan(TimeUnit.SECONDS.toNanos(5));
+            socket.startReceive(TIMEOUT_NS);
+            Thread sender = qemu(socket.path(), new byte[1000], true);
+            assertThat(socket.awaitReceived()).hasSize(1000);
+            sender.join();
         }
     }
 
@@ -101,7 +136,7 @@ class DeviceStateSocketTest {
 
     @Test
     void anUnknownOwnerIsNamed() {
-        assertThatThrownBy(() -> DeviceStateSocket.bind(dir.resolve("s.sock"), "no-such-user-x"))
+        assertThatThrownBy(() -> DeviceStateSocket.bind(dir.resolve("s.sock"), "no-such-user-x", NanoClock.SYSTEM))
                 .hasMessageContaining("no user 'no-such-user-x'");
         assertThat(dir.resolve("s.sock")).doesNotExist();
     }

@@ -86,6 +86,29 @@ class DomainXmlTest {
     }
 
     @Test
+    void theLiveXmlAddsTheDaemonsQmpMonitorAndKeepsTheIdentity() {
+        Path socket = Path.of("/run/checkpointd/web1/qmp.sock");
+        String live = DomainXml.parse(GOOD, "t").withQmpSocket(socket);
+        DomainXml xml = DomainXml.parse(live, "live");
+        assertThat(xml.name()).isEqualTo("web1");
+        assertThat(live).as("the same domain: libvirt matches name and uuid")
+                .contains("<uuid>6f0c3c1e-9d4b-4d53-9a8e-0b5a1c2d3e4f</uuid>")
+                .contains("xmlns:qemu=\"" + DomainXml.QEMU_NS + "\"")
+                .containsPattern("<qemu:arg value=\"-qmp\"/>\\s*"
+                        + "<qemu:arg value=\"unix:/run/checkpointd/web1/qmp.sock,server=on,wait=off\"/>");
+        assertThat(xml.problems()).isEmpty();
+        assertThat(xml.nic().port()).isEqualTo(7501);
+
+        String withArgs = GOOD.replace("<domain type='qemu'>", "<domain type='qemu' xmlns:qemu='" + DomainXml.QEMU_NS
+                + "'>").replace("</domain>", "<qemu:commandline><qemu:arg value='-no-hpet'/></qemu:commandline></domain>");
+        assertThat(DomainXml.parse(withArgs, "t").withQmpSocket(socket))
+                .as("the operator's own QEMU arguments stay, ours follow in the same element")
+                .containsPattern("<qemu:commandline>\\s*<qemu:arg value=\"-no-hpet\"/>\\s*<qemu:arg value=\"-qmp\"/>")
+                .containsOnlyOnce("<qemu:commandline>");
+        assertThat(DomainXml.parse(GOOD, "t").toXml()).as("the definition is untouched").doesNotContain("-qmp");
+    }
+
+    @Test
     void rejectsWhatIsNotADomain() {
         assertThatThrownBy(() -> DomainXml.parse("<network/>", "f.xml")).hasMessageContaining("f.xml: not a libvirt domain");
         assertThatThrownBy(() -> DomainXml.parse("<domain>", "f.xml")).hasMessageContaining("f.xml: unreadable domain XML");
