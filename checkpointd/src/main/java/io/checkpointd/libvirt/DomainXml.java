@@ -251,6 +251,16 @@ public final class DomainXml {
         }
     }
 
+    /** A copy that runs under {@code type}: {@code kvm}, or {@code qemu} (TCG). */
+    public DomainXml withType(String type) {
+        if (!type.equals("kvm") && !type.equals("qemu")) {
+            throw new IllegalArgumentException("domain type '" + type + "' is neither kvm nor qemu");
+        }
+        Document copy = (Document) document.cloneNode(true);
+        copy.getDocumentElement().setAttribute("type", type);
+        return new DomainXml(copy, source);
+    }
+
     public String toXml() {
         return serialize(document);
     }

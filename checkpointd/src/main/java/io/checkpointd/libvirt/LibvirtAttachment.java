@@ -26,6 +26,8 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The libvirt driver's guest on the primary. Before QEMU starts, the daemon listens where the domain XML
@@ -33,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
  * NBD socket (disk-mirror's server, every write logged for the epoch). Then the domain starts.
  */
 public final class LibvirtAttachment implements GuestAttachment {
+    private static final Logger LOG = LoggerFactory.getLogger(LibvirtAttachment.class);
     private static final long NIC_CONNECT_TIMEOUT_NS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     private final Deque<AutoCloseable> opened;
     private final HeldEgress egress;
@@ -88,17 +91,22 @@ public final class LibvirtAttachment implements GuestAttachment {
             diskImage = null;
             diskBytes = 0;
         }
+        // KVM where a guest really runs under it, TCG otherwise, whatever the definition says: a definition
+        // written for one host may meet the other, and libvirt would fail (or hang) on a KVM that is not there.
         Accelerator accelerator = Accelerator.detectAndLog();
-        if (xml.type().equals("kvm") && !accelerator.kvm()) {
-            throw new IllegalStateException("domain '" + name + "' asks for KVM (<domain type='kvm'>), but "
-                    + accelerator.reason() + "; define it with <domain type='qemu'> to run it under TCG");
+        DomainXml live = xml.withType(accelerator.domainType());
+        if (!xml.type().equals(live.type())) {
+            LOG.warn("{}: defined with <domain type='{}'>, started with type='{}' ({})", name, xml.type(), live.type(),
+                    accelerator.kvm() ? "KVM runs guests here" : accelerator.reason());
         }
-        domain = LibvirtDomain.start(target, socketDir, lc.qemuUser(),
+        domain = LibvirtDomain.start(target, live, socketDir, lc.qemuUser(),
                 TrackingMode.fromConfigName(config.domain().dirtyTracker()), clock);
         opened.remove(target);
         opened.push(domain);
         awaitGuestNic(bridge, name);
-        description = new LibvirtDescription(xml.toXml(), nic.mac(), lc.guestIpv4(), xml.memoryBytes(), diskBytes)
+        // The backup restores under the same accelerator as the primary ran: device state does not cross
+        // between KVM and TCG.
+        description = new LibvirtDescription(live.toXml(), nic.mac(), lc.guestIpv4(), xml.memoryBytes(), diskBytes)
                 .toJson();
         summary = "domain " + name + " (QEMU pid " + domain.qemuPid() + "), NIC " + nic.mac() + " bridged to "
                 + "tap " + lc.tap() + (diskImage == null ? "" : ", disk " + diskImage);

@@ -62,15 +62,15 @@ public final class LibvirtDomain implements ProtectedDomain {
     private final DirtyTracker tracker;
     private final long qemuPid;
 
-    private LibvirtDomain(LibvirtTarget target, Path socketDir, String qemuUser, TrackingMode mode, NanoClock clock)
-            throws IOException, LibvirtException {
+    private LibvirtDomain(LibvirtTarget target, DomainXml live, Path socketDir, String qemuUser, TrackingMode mode,
+                          NanoClock clock) throws IOException, LibvirtException {
         this.target = target;
-        this.name = target.xml().name();
+        this.name = live.name();
         this.qmpSocket = socketDir.resolve("qmp.sock");
         Files.deleteIfExists(qmpSocket);
         // The live XML only: libvirt runs the defined (inactive) domain with it, under the same name and
         // uuid, and keeps the operator's definition as it was.
-        this.domain = target.connection().domainCreateXML(target.xml().withQmpSocket(qmpSocket),
+        this.domain = target.connection().domainCreateXML(live.withQmpSocket(qmpSocket),
                 VIR_DOMAIN_START_PAUSED);
         this.monitor = QmpMonitor.connect(name, qmpSocket, clock, QMP_REPLY_TIMEOUT_NS);
         DeviceStateSocket socket = null;
@@ -80,7 +80,7 @@ public final class LibvirtDomain implements ProtectedDomain {
             this.deviceState = socket;
             this.migrate = QmpMonitor.Command.of("migrate", QmpMonitor.args().put("uri", "unix:" + socket.path()));
             Path ramFile = Path.of(ramFile(RAM_OBJECT));
-            long ramBytes = target.xml().memoryBytes();
+            long ramBytes = live.memoryBytes();
             if (!Files.isRegularFile(ramFile) || Files.size(ramFile) != ramBytes) {
                 throw new IllegalStateException(name + ": QEMU's RAM file " + ramFile + " is not a " + ramBytes
                         + "-byte regular file; check <memoryBacking> and memory_backing_dir in /etc/libvirt/qemu.conf");
@@ -102,7 +102,7 @@ public final class LibvirtDomain implements ProtectedDomain {
             this.tracker = chosen;
             monitor.execute(CONT);
             LOG.info("{}: started under protection ({} {}, {} MiB of RAM in {}, QEMU pid {}, own QMP monitor {}); {}",
-                    name, target.xml().type(), target.uri(), ramBytes >> 20, ramFile, qemuPid, qmpSocket,
+                    name, live.type(), target.uri(), ramBytes >> 20, ramFile, qemuPid, qmpSocket,
                     choice.logMessage());
         } catch (IOException | RuntimeException e) {
             // start() destroys the domain and closes the target; what this constructor opened is closed here.
@@ -122,12 +122,13 @@ public final class LibvirtDomain implements ProtectedDomain {
      * Starts the domain (paused), maps its RAM, readies the device-state socket and the dirty tracker, and
      * lets it run. The NIC's and the disk's listeners must already be up: QEMU connects to them at start.
      *
+     * @param live      the domain's XML as it is to run (the definition with its accelerator chosen)
      * @param socketDir a directory QEMU's user can reach, for the device-state socket
      */
-    public static LibvirtDomain start(LibvirtTarget target, Path socketDir, String qemuUser, TrackingMode mode,
-                                      NanoClock clock) {
+    public static LibvirtDomain start(LibvirtTarget target, DomainXml live, Path socketDir, String qemuUser,
+                                      TrackingMode mode, NanoClock clock) {
         try {
-            return new LibvirtDomain(target, socketDir, qemuUser, mode, clock);
+            return new LibvirtDomain(target, live, socketDir, qemuUser, mode, clock);
         } catch (IOException | LibvirtException | RuntimeException e) {
             destroyQuietly(target.domain());
             target.close();

@@ -109,6 +109,17 @@ class DomainXmlTest {
     }
 
     @Test
+    void theAcceleratorIsChosenOnACopy() {
+        DomainXml defined = DomainXml.parse(GOOD, "t");
+        DomainXml kvm = defined.withType("kvm");
+        assertThat(kvm.type()).isEqualTo("kvm");
+        assertThat(DomainXml.parse(kvm.withQmpSocket(Path.of("/run/q.sock")), "live").type()).isEqualTo("kvm");
+        assertThat(kvm.withType("qemu").type()).isEqualTo("qemu");
+        assertThat(defined.type()).as("the definition is untouched").isEqualTo("qemu");
+        assertThatThrownBy(() -> defined.withType("xen")).hasMessageContaining("'xen' is neither kvm nor qemu");
+    }
+
+    @Test
     void rejectsWhatIsNotADomain() {
         assertThatThrownBy(() -> DomainXml.parse("<network/>", "f.xml")).hasMessageContaining("f.xml: not a libvirt domain");
         assertThatThrownBy(() -> DomainXml.parse("<domain>", "f.xml")).hasMessageContaining("f.xml: unreadable domain XML");
