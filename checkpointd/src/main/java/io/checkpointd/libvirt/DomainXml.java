@@ -183,10 +183,11 @@ public final class DomainXml {
 
     /**
      * The XML a backup starts the restored guest from: its own name (none of the primary's identity but the
-     * MAC), the NIC connected to the backup's bridge, the disk to the backup's NBD server, and QEMU told to
-     * wait for the device state ({@code -incoming defer}). The primary's RAM file path is libvirt's to pick.
+     * MAC), the NIC connected to the backup's bridge, the disk to the backup's NBD server, QEMU told to
+     * wait for the device state ({@code -incoming defer}), and the daemon's own QMP monitor at
+     * {@code qmpSocket}. The primary's RAM file path is libvirt's to pick.
      */
-    public String forRestore(String name, int nicPort, Path nbdSocket) {
+    public String forRestore(String name, int nicPort, Path nbdSocket, Path qmpSocket) {
         Document copy = (Document) document.cloneNode(true);
         Element root = copy.getDocumentElement();
         child(root, "name").setTextContent(name);
@@ -215,7 +216,7 @@ public final class DomainXml {
                 }
             }
         }
-        addQemuArgs(copy, "-incoming", "defer");
+        addQemuArgs(copy, "-incoming", "defer", "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
         return serialize(copy);
     }
 

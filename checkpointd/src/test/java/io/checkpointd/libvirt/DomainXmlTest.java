@@ -69,7 +69,8 @@ class DomainXmlTest {
 
     @Test
     void restoreXmlHasTheBackupsNameNicDiskAndWaitsForIncoming() {
-        String restored = DomainXml.parse(GOOD, "t").forRestore("web1-restored", 9001, Path.of("/run/b/disk.sock"));
+        String restored = DomainXml.parse(GOOD, "t").forRestore("web1-restored", 9001, Path.of("/run/b/disk.sock"),
+                Path.of("/run/b/qmp.sock"));
         DomainXml xml = DomainXml.parse(restored, "restored");
         assertThat(xml.name()).isEqualTo("web1-restored");
         assertThat(restored).doesNotContain("<uuid>");
@@ -77,11 +78,12 @@ class DomainXmlTest {
         assertThat(xml.nic().mac()).isEqualTo("52:54:00:ab:cd:ef");
         assertThat(xml.nbdDisk().orElseThrow().socket()).isEqualTo(Path.of("/run/b/disk.sock"));
         assertThat(restored).contains("xmlns:qemu=\"" + DomainXml.QEMU_NS + "\"")
-                .containsPattern("<qemu:arg value=\"-incoming\"/>\\s*<qemu:arg value=\"defer\"/>");
+                .containsPattern("<qemu:arg value=\"-incoming\"/>\\s*<qemu:arg value=\"defer\"/>")
+                .containsPattern("<qemu:arg value=\"-qmp\"/>\\s*<qemu:arg value=\"unix:/run/b/qmp.sock,server=on,wait=off\"/>");
         assertThat(xml.problems()).isEmpty();
         assertThat(restored).as("a console file has one writer: the restored guest gets its own")
                 .contains("path=\"/var/log/web1.console.web1-restored\"");
-        assertThat(DomainXml.parse(GOOD, "t").forRestore("web1", 9001, null))
+        assertThat(DomainXml.parse(GOOD, "t").forRestore("web1", 9001, null, Path.of("/run/b/qmp.sock")))
                 .contains("path=\"/var/log/web1.console\"");
     }
 
