@@ -230,9 +230,11 @@ public final class FailoverController implements AutoCloseable {
         long startNs = System.nanoTime();
         Path ramInPlace = store.mirroredRamFile();
         standbyReady = null;
+        long preparedNs;
         try {
             byte[] deviceState = Files.readAllBytes(store.deviceStateFile());
             store.markRestored();
+            preparedNs = System.nanoTime();
             restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage(),
                     ramInPlace);
         } catch (Exception e) {
@@ -251,7 +253,11 @@ public final class FailoverController implements AutoCloseable {
         try {
             Files.writeString(store.directory().resolve("failover.json"), "{\"resumed_epoch\": " + epoch
                     + ", \"detected_after_ms\": " + String.format("%.3f", silenceNs / 1e6)
-                    + ", \"restore_ms\": " + String.format("%.3f", restoreNs / 1e6) + "}\n");
+                    + ", \"restore_ms\": " + String.format("%.3f", restoreNs / 1e6)
+                    + ", \"restore_phases_ms\": {\"read_and_mark\": "
+                    + String.format("%.3f", (preparedNs - startNs) / 1e6)
+                    + ", \"driver\": " + String.format("%.3f", (startNs + restoreNs - preparedNs) / 1e6) + "}"
+                    + ", \"ram_in_place\": " + (ramInPlace != null) + "}\n");
         } catch (IOException e) {
             LOG.warn("{}: cannot write failover.json: {}", domain, e.toString());
         }

@@ -43,6 +43,10 @@ final class KvClientReport {
         o.put("gap_start_ms", wall.epochMs(gap.startNs()));
         // -1: the run ended inside the gap, no answer came after it.
         o.put("gap_end_ms", gap.answered() ? wall.epochMs(gap.endNs()) : -1);
+        var longGaps = o.putArray("long_gaps");
+        for (LongestGap.Gap g : r.longGaps()) {
+            longGaps.addObject().put("start_ms", wall.epochMs(g.startNs())).put("end_ms", wall.epochMs(g.endNs()));
+        }
     }
 
     static String readable(JsonNode r) {

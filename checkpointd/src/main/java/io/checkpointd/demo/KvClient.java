@@ -51,11 +51,12 @@ public final class KvClient implements AutoCloseable {
      * @param keysWritten    keys sent at least one SET
      * @param keysUnverified keys {@link #verify} was asked to read back and got no answer for (0 before it)
      * @param longestGap     the longest stretch without an answer, on the client's clock
+     * @param longGaps       every answered stretch of at least {@link LongestGap#LONG_GAP_NS}, oldest first
      */
     public record Result(long requests, long answered, long retries, long errors, Histogram latencyNs,
                          long ackedWrites, long lostAckedWrites, long keysVerified, long downtimeNs,
                          List<String> lostExamples, long networkErrors, long keysWritten, long keysUnverified,
-                         LongestGap.Gap longestGap) {
+                         LongestGap.Gap longestGap, List<LongestGap.Gap> longGaps) {
     }
 
     private final DatagramChannel channel;
@@ -187,7 +188,7 @@ public final class KvClient implements AutoCloseable {
         }
         return new Result(requests, answered, retries, errors, latencyNs, ackedWrites, lostAckedWrites, keysVerified,
                 downtimeNs, List.copyOf(lostExamples), networkErrors, written, unverified,
-                gaps.longest(clock.nanoTime()));
+                gaps.longest(clock.nanoTime()), gaps.longGaps());
     }
 
     private void poll() throws IOException {

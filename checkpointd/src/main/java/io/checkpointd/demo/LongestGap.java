@@ -21,6 +21,12 @@ public final class LongestGap {
         }
     }
 
+    /** Gaps at least this long are also kept in order ({@link #longGaps()}), so a failover's can be found. */
+    public static final long LONG_GAP_NS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(150);
+    /** Bound on the gaps kept: a service down for good ends in one open gap, not a growing list. */
+    public static final int MAX_LONG_GAPS = 1000;
+
+    private final java.util.List<Gap> longGaps = new java.util.ArrayList<>();
     private long lastAnswerNs;
     private Gap longestAnswered;
 
@@ -31,10 +37,22 @@ public final class LongestGap {
     }
 
     public void onAnswer(long nowNs) {
-        if (nowNs - lastAnswerNs > longestAnswered.lengthNs()) {
+        long gapNs = nowNs - lastAnswerNs;
+        if (gapNs > longestAnswered.lengthNs()) {
             longestAnswered = new Gap(lastAnswerNs, nowNs, true);
         }
+        if (gapNs >= LONG_GAP_NS && longGaps.size() < MAX_LONG_GAPS) {
+            longGaps.add(new Gap(lastAnswerNs, nowNs, true));
+        }
         lastAnswerNs = nowNs;
+    }
+
+    /**
+     * Every answered gap of at least {@link #LONG_GAP_NS}, oldest first (at most {@link #MAX_LONG_GAPS}):
+     * the longest gap alone cannot say when a failover happened, since an earlier stall may be longer.
+     */
+    public java.util.List<Gap> longGaps() {
+        return java.util.List.copyOf(longGaps);
     }
 
     /** The longest gap so far, including the one still open at {@code nowNs} if that is the longest. */

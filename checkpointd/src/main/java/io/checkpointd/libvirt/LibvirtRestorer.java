@@ -146,8 +146,9 @@ public final class LibvirtRestorer implements AutoCloseable {
     public AutoCloseable restore(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
                                  Path diskImage, Path ramInPlace) throws IOException {
         try {
+            long askedNs = System.nanoTime();
             return worker.submit(() -> restoreNow(domainName, descriptionJson, replicaRam, deviceState, diskImage,
-                    ramInPlace)).get();
+                    ramInPlace, askedNs)).get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
@@ -157,10 +158,16 @@ public final class LibvirtRestorer implements AutoCloseable {
     }
 
     private AutoCloseable restoreNow(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
-                                     Path diskImage, Path ramInPlace) throws IOException {
+                                     Path diskImage, Path ramInPlace, long askedNs) throws IOException {
+        long startNs = System.nanoTime();
         StandbyDomain standby = standbys.remove(domainName);
         readyGauge(domainName).set(0);
-        if (standby != null && !standby.standsFor(descriptionJson, diskImage)) {
+        boolean usable = standby != null && standby.standsFor(descriptionJson, diskImage);
+        LOG.info("{}: restore begins {} ms after it was asked for (standby {}, checked in {} ms)", domainName,
+                String.format(java.util.Locale.ROOT, "%.1f", (startNs - askedNs) / 1e6),
+                standby == null ? "none" : usable ? "usable" : "unusable",
+                String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - startNs) / 1e6));
+        if (standby != null && !usable) {
             LOG.warn("{}: the warm standby is no longer usable; creating the domain afresh", domainName);
             standby.close();
             standby = null;
