@@ -232,7 +232,7 @@ public final class FailoverController implements AutoCloseable {
         standbyReady = null;
         long preparedNs;
         try {
-            byte[] deviceState = Files.readAllBytes(store.deviceStateFile());
+            byte[] deviceState = store.committedDeviceState();
             store.markRestored();
             preparedNs = System.nanoTime();
             restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage(),

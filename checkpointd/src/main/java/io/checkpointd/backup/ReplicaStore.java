@@ -46,6 +46,7 @@ public final class ReplicaStore implements AutoCloseable {
     private MemorySegment mirror;
     private Path mirrorFile;
     private long mirrorCopiedBytes;
+    private byte[] committedDeviceState; // null until this process commits; never modified after
 
     private ReplicaStore(Path dir, String domain, long ramBytes, int pageSizeBytes) throws IOException {
         this.dir = dir;
@@ -211,6 +212,15 @@ public final class ReplicaStore implements AutoCloseable {
         Files.move(tmp, deviceStateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         new CommitRecord(CommitRecord.COMMITTED, epoch, domain, ramBytes).writeTo(recordFile());
         lastCommittedEpoch = epoch;
+        committedDeviceState = deviceState;
+    }
+
+    /**
+     * The device state committed with the replica: kept from the last commit (a failover should not wait
+     * for a file read), or read from disk when this process committed nothing yet (a restarted backup).
+     */
+    byte[] committedDeviceState() throws IOException {
+        return committedDeviceState != null ? committedDeviceState : Files.readAllBytes(deviceStateFile());
     }
 
     /**

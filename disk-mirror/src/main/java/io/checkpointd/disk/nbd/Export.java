@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The one export of a server: its name and the image file behind it, with positional I/O that is safe
@@ -22,6 +23,11 @@ final class Export implements AutoCloseable {
     private final long sizeBytes;
     private final boolean readOnly;
     private final int maxPayloadBytes;
+    // Changes that reached the image, and how many of them the last fsyncs covered (data only, or with
+    // metadata). Any connection's event loop may write or flush.
+    private final AtomicLong changes = new AtomicLong();
+    private final AtomicLong syncedData = new AtomicLong();
+    private final AtomicLong syncedWithMetadata = new AtomicLong();
 
     private Export(String name, Path image, FileChannel channel, ImageZeroer zeroer, long sizeBytes,
                    boolean readOnly, int maxPayloadBytes) {
@@ -102,10 +108,12 @@ final class Export implements AutoCloseable {
         while (done < length) {
             done += data.getBytes(index + done, channel, offset + done, length - done);
         }
+        changes.incrementAndGet();
     }
 
     void zero(long offset, long length, boolean deallocate) throws IOException {
         zeroer.zero(offset, length, deallocate);
+        changes.incrementAndGet();
     }
 
     boolean canZeroFast() {
@@ -113,13 +121,28 @@ final class Export implements AutoCloseable {
     }
 
     /**
-     * Makes completed writes durable.
+     * Makes completed writes durable; skips the fsync when nothing changed since the last one that covered
+     * as much. QEMU flushes on every {@code stop} and again when a migration completes, once per block node
+     * (twice with libvirt's raw-over-nbd layout): four fsyncs inside each checkpoint's pause, of which only
+     * the first can have anything to write, since the guest is paused.
      *
+     * @return whether an fsync was made
      * @param metadata also flush metadata: needed after trims and zeroing (block allocation changed); plain
      *                 writes into a fixed-size image only need the data
      */
-    void force(boolean metadata) throws IOException {
+    boolean force(boolean metadata) throws IOException {
+        // Read before the fsync: the fsync then covers every change counted so far (each is counted once it
+        // reached the image, before its reply), so a later force that sees the same count has nothing to do.
+        long seen = changes.get();
+        if (seen == (metadata ? syncedWithMetadata.get() : syncedData.get())) {
+            return false;
+        }
         channel.force(metadata);
+        syncedData.accumulateAndGet(seen, Math::max);
+        if (metadata) {
+            syncedWithMetadata.accumulateAndGet(seen, Math::max);
+        }
+        return true;
     }
 
     @Override

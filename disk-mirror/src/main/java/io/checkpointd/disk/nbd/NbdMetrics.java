@@ -37,6 +37,7 @@ final class NbdMetrics implements AutoCloseable {
     static final String WRITTEN_BYTES = "checkpointd.disk.nbd.written.bytes";
     static final String ZEROED_BYTES = "checkpointd.disk.nbd.zeroed.bytes";
     static final String SYNCS = "checkpointd.disk.nbd.syncs";
+    static final String SYNCS_SKIPPED = "checkpointd.disk.nbd.syncs.skipped";
     static final String CONNECTIONS = "checkpointd.disk.nbd.connections";
     static final String DISCONNECTS = "checkpointd.disk.nbd.disconnects";
 
@@ -58,6 +59,7 @@ final class NbdMetrics implements AutoCloseable {
     private final Counter zeroedBytes;
     private final Counter flushSyncs;
     private final Counter fuaSyncs;
+    private final Counter skippedSyncs;
     private final AtomicInteger connections = new AtomicInteger();
     private final Map<Disconnect, Counter> disconnects = new HashMap<>();
 
@@ -74,6 +76,9 @@ final class NbdMetrics implements AutoCloseable {
         zeroedBytes = bytes(base, ZEROED_BYTES, "Bytes trimmed or zeroed by NBD clients");
         flushSyncs = sync(base, "flush");
         fuaSyncs = sync(base, "fua");
+        skippedSyncs = add(Counter.builder(SYNCS_SKIPPED)
+                .description("FLUSH or FUA answered without an fsync: nothing reached the image since the last one")
+                .tags(base).register(registry));
         add(Gauge.builder(CONNECTIONS, connections, AtomicInteger::get)
                 .description("Open NBD connections").tags(base).register(registry));
         for (Disconnect reason : Disconnect.values()) {
@@ -128,6 +133,10 @@ final class NbdMetrics implements AutoCloseable {
 
     void synced(boolean fua) {
         (fua ? fuaSyncs : flushSyncs).increment();
+    }
+
+    void syncSkipped() {
+        skippedSyncs.increment();
     }
 
     void connected() {

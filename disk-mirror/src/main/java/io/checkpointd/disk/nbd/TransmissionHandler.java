@@ -26,7 +26,8 @@ import java.io.IOException;
  *   <li>an I/O error on the image: EIO.</li>
  * </ul>
  * Every write, trim and zeroing that succeeds is given to the {@link WriteListener} after it reached the
- * image and before its reply is queued. FLUSH forces the image to disk; FUA forces it after that request.
+ * image and before its reply is queued. FLUSH forces the image to disk; FUA forces it after that request;
+ * either skips the fsync when nothing reached the image since the last one ({@link Export#force}).
  * Replies are flushed to the socket once per read batch. When the client stops reading replies the
  * connection stops reading requests until the outbound buffer drains.
  *
@@ -162,15 +163,21 @@ final class TransmissionHandler extends SimpleChannelInboundHandler<NbdRequest> 
             return;
         }
         // Metadata too: earlier trims changed block allocation.
-        export.force(true);
-        metrics.synced(false);
+        if (export.force(true)) {
+            metrics.synced(false);
+        } else {
+            metrics.syncSkipped();
+        }
         succeed(ctx, request);
     }
 
     private void forceIfFua(NbdRequest request, boolean metadata) throws IOException {
         if ((request.flags() & Nbd.CMD_FLAG_FUA) != 0) {
-            export.force(metadata);
-            metrics.synced(true);
+            if (export.force(metadata)) {
+                metrics.synced(true);
+            } else {
+                metrics.syncSkipped();
+            }
         }
     }
 

@@ -60,6 +60,37 @@ class NbdServerMetricsTest {
         prometheus.close();
     }
 
+    /**
+     * QEMU flushes on every stop and at the end of every migration, with nothing written in between: only a
+     * flush with something to make durable costs an fsync.
+     */
+    @Test
+    void aFlushWithNothingWrittenSinceTheLastFsyncIsAnsweredWithoutOne() throws Exception {
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Path image = Images.create(dir.resolve("disk.img"), 1 << 20);
+        try (NbdServer server = NbdServer.start(NbdServerConfig.of("vda", image, ListenAddress.Tcp.loopback(0)),
+                WriteListener.NONE, prometheus, Tags.of("disk", "vda"));
+             RawNbdClient client = RawNbdClient.open(server.localAddress(), "vda")) {
+            client.sendWrite(0, 1, 0, new byte[4096]);
+            client.readReply(0);
+            for (int handle = 2; handle <= 5; handle++) { // one fsync, then three with nothing new
+                client.sendRequest(0, Nbd.CMD_FLUSH, handle, 0, 0);
+                assertThat(client.readReply(0).error()).isZero();
+            }
+            client.sendWrite(0, 6, 8192, new byte[4096]);
+            client.readReply(0);
+            client.sendRequest(0, Nbd.CMD_FLUSH, 7, 0, 0);
+            client.readReply(0);
+            client.sendWrite(Nbd.CMD_FLAG_FUA, 8, 0, new byte[4096]); // a FUA write always has something new
+            client.readReply(0);
+            assertThat(prometheus.scrape()).contains(
+                    "checkpointd_disk_nbd_syncs_total{disk=\"vda\",reason=\"flush\"} 2",
+                    "checkpointd_disk_nbd_syncs_total{disk=\"vda\",reason=\"fua\"} 1",
+                    "checkpointd_disk_nbd_syncs_skipped_total{disk=\"vda\"} 3");
+        }
+        prometheus.close();
+    }
+
     /** The server notices the closed connection on its own thread, a moment after the client does. */
     private static void awaitDisconnect(PrometheusMeterRegistry prometheus) throws InterruptedException {
         for (int i = 0; i < 200 && !prometheus.scrape().contains("checkpointd_disk_nbd_connections{disk=\"vda\"} 0"); i++) {
