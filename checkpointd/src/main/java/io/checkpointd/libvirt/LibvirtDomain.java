@@ -47,6 +47,8 @@ public final class LibvirtDomain implements ProtectedDomain {
     /** How long one QMP reply may take; stop, cont and migrate answer within a few milliseconds. */
     private static final long QMP_REPLY_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     private static final int VIR_DOMAIN_START_PAUSED = 1;
+    /** No throttle in practice: the device state goes over a unix socket on this host. */
+    private static final long MAX_MIGRATION_BYTES_PER_S = 10L << 30;
     private static final QmpMonitor.Command STOP = QmpMonitor.Command.of("stop", null);
     private static final QmpMonitor.Command CONT = QmpMonitor.Command.of("cont", null);
 
@@ -189,6 +191,9 @@ public final class LibvirtDomain implements ProtectedDomain {
             capabilities.add(QmpMonitor.args().put("capability", capability).put("state", true));
         }
         monitor.execute("migrate-set-capabilities", arguments);
+        // QEMU 7.2 throttles a migration to 32 MiB/s unless told otherwise: 3-4 ms of every epoch's
+        // 400 KB over a local socket (measured: device state 13.4 -> 9.8 ms p50 when not overlapped).
+        monitor.execute("migrate-set-parameters", QmpMonitor.args().put("max-bandwidth", MAX_MIGRATION_BYTES_PER_S));
         return DeviceStateSocket.bind(socketDir.resolve("device-state.sock"), qemuUser, clock);
     }
 
