@@ -38,6 +38,11 @@ import org.xml.sax.SAXException;
  */
 public final class DomainXml {
     static final String QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0";
+    /**
+     * On the primary and the backup alike: the device state the primary saves with
+     * {@code xen-save-devices-state} has no configuration section, and a QEMU loading it must not expect one.
+     */
+    static final String[] NO_CONFIGURATION_SECTION = {"-global", "migration.send-configuration=off"};
 
     /** The guest's NIC: its MAC and the loopback port QEMU connects to. */
     public record Nic(String mac, String address, int port) {
@@ -217,6 +222,7 @@ public final class DomainXml {
             }
         }
         addQemuArgs(copy, "-incoming", "defer", "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
+        addQemuArgs(copy, NO_CONFIGURATION_SECTION);
         return serialize(copy);
     }
 
@@ -228,6 +234,7 @@ public final class DomainXml {
     public String withQmpSocket(Path socket) {
         Document copy = (Document) document.cloneNode(true);
         addQemuArgs(copy, "-qmp", "unix:" + socket + ",server=on,wait=off");
+        addQemuArgs(copy, NO_CONFIGURATION_SECTION);
         return serialize(copy);
     }
 

@@ -99,7 +99,7 @@ public final class LibvirtAttachment implements GuestAttachment {
             LOG.warn("{}: defined with <domain type='{}'>, started with type='{}' ({})", name, xml.type(), live.type(),
                     accelerator.kvm() ? "KVM runs guests here" : accelerator.reason());
         }
-        domain = LibvirtDomain.start(target, live, socketDir, lc.qemuUser(),
+        domain = LibvirtDomain.start(target, live, socketDir,
                 TrackingMode.fromConfigName(config.domain().dirtyTracker()), clock);
         opened.remove(target);
         opened.push(domain);

@@ -1,7 +1,5 @@
 package io.checkpointd.libvirt;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.ProcMaps;
 import io.checkpointd.dirty.TrackerChoice;
@@ -25,11 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running QEMU domain under protection, driven as QEMU-RECIPE.md describes: its RAM read straight from
- * the shared file QEMU maps; its device state captured each epoch by a device-only migration
- * ({@code x-ignore-shared}) to a unix socket this object listens on.
+ * A running QEMU domain under protection: its RAM read straight from the shared file QEMU maps; its device
+ * state saved each epoch by QMP {@code xen-save-devices-state} to a file in the domain's run directory
+ * (docs/libvirt-notes.md).
  *
- * <p>libvirt starts and stops the domain, but every epoch's commands (stop, migrate, cont) go over the
+ * <p>libvirt starts and stops the domain, but every epoch's commands (stop, save, cont) go over the
  * daemon's own QMP monitor ({@link QmpMonitor}, a second {@code -qmp} socket added to the live XML only):
  * through libvirtd each would cost an RPC round trip of milliseconds inside the guest's pause. libvirt
  * keeps its monitor and follows the run state from QEMU's STOP and RESUME events.
@@ -42,13 +40,11 @@ public final class LibvirtDomain implements ProtectedDomain {
     /** QEMU's RAM object when libvirt backs memory with a file (-machine memory-backend=pc.ram). */
     static final String RAM_OBJECT = "/objects/pc.ram";
     static final int PAGE_SIZE_BYTES = 4096;
-    /** How long one device-state migration may take before the epoch fails; it takes milliseconds. */
-    private static final long DEVICE_STATE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
-    /** How long one QMP reply may take; stop, cont and migrate answer within a few milliseconds. */
+    /** Bound on one device state read back: a small guest's is tens of KB. */
+    static final long MAX_DEVICE_STATE_BYTES = 64L << 20;
+    /** How long one QMP reply may take; stop, save and cont answer within a few milliseconds. */
     private static final long QMP_REPLY_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     private static final int VIR_DOMAIN_START_PAUSED = 1;
-    /** No throttle in practice: the device state goes over a unix socket on this host. */
-    private static final long MAX_MIGRATION_BYTES_PER_S = 10L << 30;
     private static final QmpMonitor.Command STOP = QmpMonitor.Command.of("stop", null);
     private static final QmpMonitor.Command CONT = QmpMonitor.Command.of("cont", null);
 
@@ -59,13 +55,13 @@ public final class LibvirtDomain implements ProtectedDomain {
     private final Path qmpSocket;
     private final Arena arena = Arena.ofShared();
     private final GuestMemory memory;
-    private final DeviceStateSocket deviceState;
-    private final QmpMonitor.Command migrate;
+    private final Path deviceStateFile;
+    private final QmpMonitor.Command save;
     private final DirtyTracker tracker;
     private final long qemuPid;
 
-    private LibvirtDomain(LibvirtTarget target, DomainXml live, Path socketDir, String qemuUser, TrackingMode mode,
-                          NanoClock clock) throws IOException, LibvirtException {
+    private LibvirtDomain(LibvirtTarget target, DomainXml live, Path socketDir, TrackingMode mode, NanoClock clock)
+            throws IOException, LibvirtException {
         this.target = target;
         this.name = live.name();
         this.qmpSocket = socketDir.resolve("qmp.sock");
@@ -75,12 +71,11 @@ public final class LibvirtDomain implements ProtectedDomain {
         this.domain = target.connection().domainCreateXML(live.withQmpSocket(qmpSocket),
                 VIR_DOMAIN_START_PAUSED);
         this.monitor = QmpMonitor.connect(name, qmpSocket, clock, QMP_REPLY_TIMEOUT_NS);
-        DeviceStateSocket socket = null;
         DirtyTracker chosen = null;
         try {
-            socket = prepareMigration(socketDir, qemuUser, clock);
-            this.deviceState = socket;
-            this.migrate = QmpMonitor.Command.of("migrate", QmpMonitor.args().put("uri", "unix:" + socket.path()));
+            this.deviceStateFile = socketDir.resolve("device-state.bin");
+            this.save = QmpMonitor.Command.of("xen-save-devices-state", QmpMonitor.args()
+                    .put("filename", deviceStateFile.toString()).put("live", false));
             Path ramFile = Path.of(ramFile(RAM_OBJECT));
             long ramBytes = live.memoryBytes();
             if (!Files.isRegularFile(ramFile) || Files.size(ramFile) != ramBytes) {
@@ -111,9 +106,6 @@ public final class LibvirtDomain implements ProtectedDomain {
             if (chosen != null) {
                 chosen.close();
             }
-            if (socket != null) {
-                socket.close();
-            }
             monitor.close();
             arena.close();
             throw e;
@@ -121,16 +113,16 @@ public final class LibvirtDomain implements ProtectedDomain {
     }
 
     /**
-     * Starts the domain (paused), maps its RAM, readies the device-state socket and the dirty tracker, and
+     * Starts the domain (paused), maps its RAM, readies the dirty tracker, and
      * lets it run. The NIC's and the disk's listeners must already be up: QEMU connects to them at start.
      *
      * @param live      the domain's XML as it is to run (the definition with its accelerator chosen)
-     * @param socketDir a directory QEMU's user can reach, for the device-state socket
+     * @param socketDir a directory QEMU's user owns (0700), for its QMP socket and the device-state file
      */
-    public static LibvirtDomain start(LibvirtTarget target, DomainXml live, Path socketDir, String qemuUser,
-                                      TrackingMode mode, NanoClock clock) {
+    public static LibvirtDomain start(LibvirtTarget target, DomainXml live, Path socketDir, TrackingMode mode,
+                                      NanoClock clock) {
         try {
-            return new LibvirtDomain(target, live, socketDir, qemuUser, mode, clock);
+            return new LibvirtDomain(target, live, socketDir, mode, clock);
         } catch (IOException | LibvirtException | RuntimeException e) {
             destroyQuietly(target.domain());
             target.close();
@@ -179,24 +171,6 @@ public final class LibvirtDomain implements ProtectedDomain {
         return tracker;
     }
 
-    /**
-     * Migration capabilities and the device-state socket, before the guest first runs: a migration then
-     * carries device state only ({@code x-ignore-shared}: RAM is in the shared file) and reports its end
-     * as a MIGRATION event ({@code events}), so nothing polls {@code query-migrate}.
-     */
-    private DeviceStateSocket prepareMigration(Path socketDir, String qemuUser, NanoClock clock) throws IOException {
-        ObjectNode arguments = QmpMonitor.args();
-        var capabilities = arguments.putArray("capabilities");
-        for (String capability : new String[] {"x-ignore-shared", "events"}) {
-            capabilities.add(QmpMonitor.args().put("capability", capability).put("state", true));
-        }
-        monitor.execute("migrate-set-capabilities", arguments);
-        // QEMU 7.2 throttles a migration to 32 MiB/s unless told otherwise: 3-4 ms of every epoch's
-        // 400 KB over a local socket (measured: device state 13.4 -> 9.8 ms p50 when not overlapped).
-        monitor.execute("migrate-set-parameters", QmpMonitor.args().put("max-bandwidth", MAX_MIGRATION_BYTES_PER_S));
-        return DeviceStateSocket.bind(socketDir.resolve("device-state.sock"), qemuUser, clock);
-    }
-
     /** The path of the file behind QEMU's RAM object. */
     private String ramFile(String objectPath) {
         return monitor.execute("qom-get", QmpMonitor.args().put("path", objectPath).put("property", "mem-path"))
@@ -210,74 +184,38 @@ public final class LibvirtDomain implements ProtectedDomain {
     }
 
     /**
-     * Starts the device-only migration to our socket and returns without waiting for QEMU's reply: QEMU
-     * writes the state while the epoch loop scans RAM, and the reader thread drains the socket meanwhile
-     * (QEMU would block once the socket buffer is full). Throws with nothing left in flight.
+     * Asks QEMU to write its device state (no RAM, no ROM blocks: about 13 KB for the test guest) to a file
+     * in the domain's run directory, on tmpfs; QEMU does it on its main loop while the pages are scanned.
+     * {@code xen-save-devices-state} is the save COLO's checkpoints use: unlike a migration it has no
+     * migration state machine, no flush at its end and no postmigrate state for {@code cont} to leave
+     * (docs/libvirt-notes.md, "The device state without a migration"). The backup loads it with an
+     * ordinary incoming migration; both sides run with {@code migration.send-configuration=off}, since this
+     * save writes no configuration section.
      */
     @Override
     public void beginDeviceStateCapture() {
-        // Events from earlier epochs (STOP, RESUME, the last MIGRATION) answer nothing asked now.
-        monitor.discardEvents();
-        deviceState.startReceive(DEVICE_STATE_TIMEOUT_NS);
-        try {
-            monitor.send(migrate);
-        } catch (RuntimeException e) {
-            abandonReceive();
-            throw e;
-        }
+        monitor.discardEvents(); // STOP and RESUME from earlier epochs answer nothing asked now
+        monitor.send(save);
     }
 
-    /** Waits for the migration begun after the pause; QEMU ends in state postmigrate, which cont leaves. */
+    /** Waits for the save begun after the pause and reads what QEMU wrote. */
     @Override
     public byte[] captureDeviceState() {
+        monitor.awaitReply();
         try {
-            monitor.awaitReply();
-        } catch (RuntimeException e) {
-            abandonReceive();
-            throw e;
-        }
-        byte[] state;
-        try {
-            state = deviceState.awaitReceived();
+            long bytes = Files.size(deviceStateFile);
+            if (bytes > MAX_DEVICE_STATE_BYTES) {
+                throw new IllegalStateException(name + ": device state of " + bytes + " bytes in " + deviceStateFile
+                        + " exceeds " + (MAX_DEVICE_STATE_BYTES >> 20) + " MiB");
+            }
+            return Files.readAllBytes(deviceStateFile);
         } catch (IOException e) {
-            throw new IllegalStateException(name + ": device state not captured: " + e.getMessage()
-                    + "; QEMU says: " + lastMigration(), e);
-        }
-        awaitMigration();
-        return state;
-    }
-
-    /** The socket is at EOF, so QEMU has sent everything; its MIGRATION event says completed right after. */
-    private void awaitMigration() {
-        String status = monitor.awaitEvent("MIGRATION", s -> s != null && switch (s) {
-            case "completed", "failed", "cancelled" -> true;
-            default -> false;
-        }, DEVICE_STATE_TIMEOUT_NS).status();
-        if (!status.equals("completed")) {
-            throw new IllegalStateException(name + ": device-state migration " + status + ": "
-                    + lastMigration().path("error-desc").asText("no reason given"));
+            throw new IllegalStateException(name + ": device state not captured: cannot read " + deviceStateFile
+                    + ": " + e.getMessage(), e);
         }
     }
 
-    /** QEMU refused or never answered the migrate: nothing will connect to the socket. */
-    private void abandonReceive() {
-        deviceState.cancelReceive();
-        try {
-            deviceState.awaitReceived();
-        } catch (IOException | RuntimeException e) {
-            // The cancellation itself; the failure that caused it is the one to report.
-        }
-    }
-
-    private JsonNode lastMigration() {
-        try {
-            return monitor.execute("query-migrate", null);
-        } catch (RuntimeException e) {
-            return QmpMonitor.args().put("error-desc", "query-migrate failed too: " + e.getMessage());
-        }
-    }
-
-    /** QMP {@code cont}: from paused or, after a capture, from postmigrate. */
+    /** QMP {@code cont}. */
     @Override
     public void resume() {
         monitor.execute(CONT);
@@ -295,7 +233,11 @@ public final class LibvirtDomain implements ProtectedDomain {
             LOG.warn("{}: could not remove {}: {}", name, qmpSocket, e.toString());
         }
         tracker.close();
-        deviceState.close();
+        try {
+            Files.deleteIfExists(deviceStateFile);
+        } catch (IOException e) {
+            LOG.warn("{}: could not remove {}: {}", name, deviceStateFile, e.toString());
+        }
         arena.close();
         target.close();
     }
