@@ -8,9 +8,9 @@ import org.libvirt.Domain;
 import org.libvirt.LibvirtException;
 
 /**
- * QMP commands sent through libvirt ({@code virDomainQemuMonitorCommand}): what libvirt has no API for,
- * here the device-only migration of QEMU-RECIPE.md. libvirt marks such a domain "tainted"; that is
- * expected.
+ * QMP commands sent through libvirt ({@code virDomainQemuMonitorCommand}), for a domain the daemon has
+ * no monitor of its own on: a standby left by an earlier backup daemon, asked whether it still waits for
+ * its state. Everything on the epoch's or the failover's path goes over {@link QmpMonitor} instead.
  */
 final class Qmp {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,28 +50,6 @@ final class Qmp {
                     + node.path("error").path("desc").asText(node.path("error").toString()));
         }
         return node.path("return");
-    }
-
-    /** Turns on the capability that makes a migration carry device state only (RAM is in a shared file). */
-    void ignoreSharedMemory() {
-        ObjectNode capability = args().put("capability", "x-ignore-shared").put("state", true);
-        ObjectNode arguments = args();
-        arguments.putArray("capabilities").add(capability);
-        execute("migrate-set-capabilities", arguments);
-    }
-
-    /** The path of the file behind QEMU's RAM object. */
-    String ramFile(String objectPath) {
-        return execute("qom-get", args().put("path", objectPath).put("property", "mem-path")).asText();
-    }
-
-    /** {@code query-migrate}'s status: none, setup, active, completed, failed, cancelled, ... */
-    String migrationStatus() {
-        return execute("query-migrate", null).path("status").asText("none");
-    }
-
-    JsonNode lastMigration() {
-        return execute("query-migrate", null);
     }
 
     /** {@code query-status}'s status: running, paused, postmigrate, inmigrate, prelaunch, ... */

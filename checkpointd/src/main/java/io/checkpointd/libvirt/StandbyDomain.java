@@ -57,7 +57,6 @@ final class StandbyDomain implements AutoCloseable {
     private final Deque<AutoCloseable> opened;
     private final FrameBridge bridge;
     private final Domain domain;
-    private final Qmp qmp;
     private final Path socketDir;
     private final long createNs;
     private final Object diskIdentity;
@@ -112,7 +111,6 @@ final class StandbyDomain implements AutoCloseable {
             Files.deleteIfExists(qmpSocket);
         });
         createNs = System.nanoTime() - startNs;
-        qmp = new Qmp(domain, name);
         // The restore's commands go over the daemon's own monitor, as the primary's epochs do: through
         // libvirtd each costs milliseconds, and the restore waits for events instead of polling.
         monitor = QmpMonitor.connect(name, qmpSocket, NanoClock.SYSTEM, INCOMING_TIMEOUT_NS);
