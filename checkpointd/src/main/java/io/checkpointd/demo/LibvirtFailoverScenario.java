@@ -196,6 +196,9 @@ public final class LibvirtFailoverScenario {
             // Whether the failover will find the domain waiting (libvirt.warm-standby) or must create it.
             report.put("standby_ready_at_kill", Files.readString(work.resolve("backup.log"))
                     .contains("warm standby ready"));
+            // What the primary's status showed: the backup's STANDBY frame, as the primary logs it.
+            report.put("primary_saw_standby_ready", Files.readString(work.resolve("primary.log"))
+                    .contains("standby ready (a failover only loads the last checkpoint)"));
             long killMs = System.currentTimeMillis();
             ProcessHandle.of(qemuPid).ifPresent(ProcessHandle::destroyForcibly);
             if (settings.kill() == Kill.HOST) {

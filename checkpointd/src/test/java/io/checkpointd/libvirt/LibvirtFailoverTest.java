@@ -31,6 +31,8 @@ class LibvirtFailoverTest {
         JsonNode report = run(LibvirtFailoverScenario.Kill.HOST, true);
         assertThat(report.path("primary").path("checkpoints").asLong()).isGreaterThan(10);
         assertThat(report.path("standby_ready_at_kill").asBoolean()).as("the backup's warm standby was ready").isTrue();
+        assertThat(report.path("primary_saw_standby_ready").asBoolean()).as("the primary was told so").isTrue();
+        assertThat(report.path("backup_failover").path("ram_in_place").asBoolean()).as("no RAM copied").isTrue();
     }
 
     /** QEMU alone dies: the daemon, still alive, must see it and hand over rather than heartbeat on. */
@@ -46,6 +48,7 @@ class LibvirtFailoverTest {
     void failoverWithoutAWarmStandbyIsStillBounded() throws Exception {
         JsonNode report = run(LibvirtFailoverScenario.Kill.HOST, false);
         assertThat(report.path("standby_ready_at_kill").asBoolean()).isFalse();
+        assertThat(report.path("primary_saw_standby_ready").asBoolean()).isFalse();
         assertThat(report.path("backup_failover").path("restore_ms").asDouble())
                 .as("restore without a warm standby, 128 MiB").isPositive().isLessThanOrEqualTo(MAX_COLD_RESTORE_MS);
     }
