@@ -132,6 +132,7 @@ public final class FailoverController implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.warn("{}: cannot keep the standby's RAM {} in step with the replica ({}); a failover will copy "
                     + "the replica into it", domain, ramFile, e.toString());
+            standbyReady = Boolean.TRUE; // ready all the same: only the failover's RAM copy is back
             connection.writeAndFlush(new Standby(true));
             return;
         }
