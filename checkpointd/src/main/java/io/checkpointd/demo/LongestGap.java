@@ -1,5 +1,9 @@
 package io.checkpointd.demo;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
 /**
  * The longest stretch a client went without an answer: what a user of the service experiences as
  * downtime, measured without knowing when (or whether) anything failed. The stretch before the first
@@ -22,11 +26,11 @@ public final class LongestGap {
     }
 
     /** Gaps at least this long are also kept in order ({@link #longGaps()}), so a failover's can be found. */
-    public static final long LONG_GAP_NS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(150);
+    public static final long LONG_GAP_NS = TimeUnit.MILLISECONDS.toNanos(150);
     /** Bound on the gaps kept: a service down for good ends in one open gap, not a growing list. */
     public static final int MAX_LONG_GAPS = 1000;
 
-    private final java.util.List<Gap> longGaps = new java.util.ArrayList<>();
+    private final List<Gap> longGaps = new ArrayList<>();
     private long lastAnswerNs;
     private Gap longestAnswered;
 
@@ -51,8 +55,8 @@ public final class LongestGap {
      * Every answered gap of at least {@link #LONG_GAP_NS}, oldest first (at most {@link #MAX_LONG_GAPS}):
      * the longest gap alone cannot say when a failover happened, since an earlier stall may be longer.
      */
-    public java.util.List<Gap> longGaps() {
-        return java.util.List.copyOf(longGaps);
+    public List<Gap> longGaps() {
+        return List.copyOf(longGaps);
     }
 
     /** The longest gap so far, including the one still open at {@code nowNs} if that is the longest. */

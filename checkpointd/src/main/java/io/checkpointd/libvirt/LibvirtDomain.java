@@ -194,7 +194,6 @@ public final class LibvirtDomain implements ProtectedDomain {
      */
     @Override
     public void beginDeviceStateCapture() {
-        monitor.discardEvents(); // STOP and RESUME from earlier epochs answer nothing asked now
         monitor.send(save);
     }
 

@@ -17,7 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,7 +177,7 @@ public final class LibvirtRestorer implements AutoCloseable {
         try {
             standby.resume(replicaRam, deviceState, ramInPlace);
             return standby;
-        } catch (IOException | LibvirtException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             standby.close();
             throw new IOException("cannot restore domain '" + domainName + "': " + e.getMessage(), e);
         }

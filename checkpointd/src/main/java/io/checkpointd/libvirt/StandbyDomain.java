@@ -200,7 +200,7 @@ final class StandbyDomain implements AutoCloseable {
      * @param ramInPlace when it is this domain's {@link #ramFile()}, the backup kept it equal to the replica
      *                   and no RAM is copied
      */
-    void resume(Path replicaRam, byte[] deviceState, Path ramInPlace) throws IOException, LibvirtException {
+    void resume(Path replicaRam, byte[] deviceState, Path ramInPlace) throws IOException {
         long startNs = System.nanoTime();
         boolean inPlace = ramFile.equals(ramInPlace);
         if (!inPlace) {

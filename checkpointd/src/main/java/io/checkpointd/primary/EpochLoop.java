@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The primary's epoch loop: every {@code epochIntervalNs} it pauses the guest, begins capturing the device
  * state, collects the dirty pages, copies them into a staging buffer, waits for the device state, closes the
- * epoch's output with a barrier and resumes. Nothing else happens while paused: compression and the network are the sender's, after resume.
+ * epoch's output with a barrier and resumes. Nothing else happens while paused: compression and the network
+ * are the sender's, after resume.
  *
  * <p>A full checkpoint (a new backup connection) is taken live when configured: round 1 sends every page
  * while the guest runs, each later round the pages dirtied during the previous one, until {@link PreCopy}
