@@ -2,8 +2,8 @@ package io.checkpointd.bench;
 
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.ExactTracker;
-import io.checkpointd.domain.GuestMemory;
-import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.driver.GuestMemory;
+import io.checkpointd.driver.ProtectedDomain;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -9,7 +9,9 @@ import io.checkpointd.config.HostPort;
 import io.checkpointd.config.Units;
 import io.checkpointd.primary.InitialSyncStats;
 import io.checkpointd.primary.PrimaryDaemon;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.checkpointd.launch.LaunchContext;
+import io.checkpointd.sim.SimDriver;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -53,12 +55,14 @@ public final class InitialSyncExperiment {
                     .withSim(base.sim().withRamBytes(ramBytes).withDirtyPagesPerSecond(dirtyRate).withServicePort(0))
                     .withReplication(base.replication().withListen(new HostPort("127.0.0.1", 0)))
                     .withBackup(base.backup().withDir(dir.resolve("backup"))), "experiment");
-            try (BackupDaemon backup = BackupDaemon.start(config, new SimpleMeterRegistry())) {
+            try (BackupDaemon backup = BackupDaemon.launch(new LaunchContext().config(config)
+                    .driver(new SimDriver(config, dir.resolve("backup"))))) {
                 CheckpointdConfig primaryConfig = config.withReplication(config.replication()
-                        .withBackup(new HostPort("127.0.0.1", backup.address().getPort())));
+                        .withBackup(new HostPort("127.0.0.1", ((InetSocketAddress) backup.address()).getPort())));
                 long startNs = System.nanoTime();
-                try (PrimaryDaemon primary = PrimaryDaemon.start(primaryConfig, new SimpleMeterRegistry(),
-                        dir.resolve("primary"))) {
+                Files.createDirectories(dir.resolve("primary"));
+                try (PrimaryDaemon primary = PrimaryDaemon.launch(new LaunchContext().config(primaryConfig)
+                        .driver(new SimDriver(primaryConfig, dir.resolve("primary"))))) {
                     long deadline = startNs + TimeUnit.MINUTES.toNanos(5);
                     while (primary.metrics().committed() < 1) {
                         if (System.nanoTime() - deadline > 0) {

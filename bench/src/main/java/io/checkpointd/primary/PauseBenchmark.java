@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import io.checkpointd.bench.BenchDomain;
 import io.checkpointd.bench.GuestRam;
 import io.checkpointd.dirty.DirtyStats;

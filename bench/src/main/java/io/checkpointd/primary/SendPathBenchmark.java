@@ -1,6 +1,6 @@
 package io.checkpointd.primary;
 
-import io.checkpointd.domain.GuestMemory;
+import io.checkpointd.driver.GuestMemory;
 
 import io.checkpointd.backup.CheckpointReceiver;
 import io.checkpointd.bench.GuestRam;
@@ -199,7 +199,7 @@ public class SendPathBenchmark {
         receiver.close();
         wireFrames.forEach(ByteBuf::release);
         wireFrames.clear();
-        sender.close();
+        sender.onClose(); // never started: its runner would drop what is queued
         staged.close();
         arena.close();
         try (Stream<Path> files = Files.walk(storeDir)) {

@@ -1,7 +1,6 @@
 package io.checkpointd.backup;
 
 import io.checkpointd.config.FailureDetectorConfig;
-import io.checkpointd.config.HostPort;
 import io.checkpointd.failure.HeartbeatChannel;
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.failure.PeerState;
@@ -9,8 +8,9 @@ import io.checkpointd.replication.ByteCounter;
 import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
+import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
-import io.checkpointd.sim.SimDescription;
 import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -28,6 +28,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -40,11 +41,15 @@ import org.slf4j.LoggerFactory;
  * outlive connections (a reconnecting primary finds its replica; a vanished one is still watched). One
  * domain is served by at most one connection at a time.
  *
- * <p>Runs on one event loop (the daemon gives it a single-threaded group): sessions, heartbeats and the
- * failover poll never run at the same time, so no lock guards a domain's state.
+ * <p>One owner: everything here runs on the one event loop the listener is bound to (the daemon gives it
+ * a single-threaded group), so sessions, the failover poll and the standby copy never run at the same time
+ * and no lock guards a domain's state. Methods for other threads ({@link #status}, {@link #isConnected},
+ * {@link #slot}, {@link #store}, {@link #pollFailover(long)}) run their work on that loop and wait for it.
+ * Heartbeat channels run on loops of their own and only tell their {@code PeerMonitor}.
  */
 public final class BackupServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackupServer.class);
+    private static final long ON_LOOP_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
 
     /** One protected domain on this backup. */
     public record Slot(ReplicaStore store, FailoverController failover, HeartbeatChannel heartbeats) {
@@ -70,7 +75,7 @@ public final class BackupServer implements AutoCloseable {
     private final BackupMetrics metrics;
     private final long maxDeviceStateBytes;
     private final FailureDetectorConfig detection;
-    private final FailoverController.Restorer restorer;
+    private final GuestRestorer restorer;
     private final MeterRegistry registry;
     private final NanoClock clock;
     private final Map<String, Slot> slots = new HashMap<>();
@@ -80,7 +85,7 @@ public final class BackupServer implements AutoCloseable {
     private Channel serverChannel;
 
     public BackupServer(Path baseDir, BackupMetrics metrics, long maxDeviceStateBytes, FailureDetectorConfig detection,
-                        FailoverController.Restorer restorer, MeterRegistry registry, NanoClock clock) {
+                        GuestRestorer restorer, MeterRegistry registry, NanoClock clock) {
         this.baseDir = baseDir;
         this.metrics = metrics;
         this.maxDeviceStateBytes = maxDeviceStateBytes;
@@ -93,16 +98,10 @@ public final class BackupServer implements AutoCloseable {
     /**
      * Binds and starts accepting primaries; returns the bound address (port 0 picks a free one).
      *
+     * @param eventLoops     the loop that owns every domain here (a single-threaded group)
      * @param heartbeatLoops where heartbeat channels run: not {@code eventLoops}, so that applying a large
      *                       checkpoint never delays hearing the primary (and opening one may wait for its bind)
      */
-    public InetSocketAddress start(EventLoopGroup eventLoops, EventLoopGroup heartbeatLoops, HostPort listen,
-                                   int maxFrameBytes, int maxPagesPerFrame) {
-        return (InetSocketAddress) start(eventLoops, heartbeatLoops, Transport.TCP,
-                new InetSocketAddress(listen.host(), listen.port()), maxFrameBytes, maxPagesPerFrame);
-    }
-
-    /** As above, over any {@link Transport}; returns the bound address. */
     public SocketAddress start(EventLoopGroup eventLoops, EventLoopGroup heartbeatLoops, Transport transport,
                                SocketAddress listen, int maxFrameBytes, int maxPagesPerFrame) {
         this.group = heartbeatLoops;
@@ -133,23 +132,24 @@ public final class BackupServer implements AutoCloseable {
     }
 
     /** A primary said HELLO on {@code channel}: the domain's slot, armed for failover. */
-    synchronized Slot acquire(Hello hello, Channel channel) throws IOException, ProtocolViolation {
+    Slot acquire(Hello hello, Channel channel) throws IOException, ProtocolViolation {
         String domain = hello.domainName();
         if (active.contains(domain)) {
             throw new ProtocolViolation("domain '" + domain + "' is already being replicated by another primary");
         }
-        String cannot = restorer.cannotRestore(hello.description());
+        String cannot = restorer.cannotRestore(hello.guest());
         if (cannot != null) {
             throw new ProtocolViolation("this backup could not restore domain '" + domain + "' after a failover: "
                     + cannot);
         }
         Slot slot = slots.get(domain);
-        if (slot != null && (slot.store().ramBytes() != hello.ramBytes()
-                || slot.store().pageSizeBytes() != hello.pageSizeBytes())) {
+        GuestSpec guest = hello.guest();
+        if (slot != null && (slot.store().ramBytes() != guest.ramBytes()
+                || slot.store().pageSizeBytes() != guest.pageSizeBytes())) {
             LOG.warn("{}: RAM or page size changed ({} -> {} bytes); starting a new replica", domain,
-                    slot.store().ramBytes(), hello.ramBytes());
+                    slot.store().ramBytes(), guest.ramBytes());
             slot.store().close();
-            slot = new Slot(ReplicaStore.open(baseDir, domain, hello.ramBytes(), hello.pageSizeBytes()),
+            slot = new Slot(ReplicaStore.open(baseDir, domain, guest.ramBytes(), guest.pageSizeBytes()),
                     slot.failover(), slot.heartbeats());
             slots.put(domain, slot);
         }
@@ -157,7 +157,7 @@ public final class BackupServer implements AutoCloseable {
             slot = newSlot(domain, hello);
             slots.put(domain, slot);
         }
-        slot.store().ensureDisk(SimDescription.diskBytesOf(hello.description()));
+        slot.store().ensureDisk(guest.diskBytes());
         slot.failover().onHello(hello, slot.store(), channel, clock.nanoTime());
         if (slot.heartbeats() != null) {
             slot.heartbeats().setSessionToken(hello.sessionToken());
@@ -170,20 +170,20 @@ public final class BackupServer implements AutoCloseable {
     }
 
     private Slot newSlot(String domain, Hello hello) throws IOException {
-        ReplicaStore store = ReplicaStore.open(baseDir, domain, hello.ramBytes(), hello.pageSizeBytes());
+        ReplicaStore store = ReplicaStore.open(baseDir, domain, hello.guest().ramBytes(), hello.guest().pageSizeBytes());
         PeerMonitor monitor = new PeerMonitor(detection.suspectAfterNs(), detection.deadAfterNs(), registry,
                 Tags.of("domain", domain, "peer", "primary"));
         HeartbeatChannel heartbeats = group == null ? null : HeartbeatChannel.open(group, heartbeatHost, 0,
                 detection.heartbeatIntervalNs(), hello.sessionToken(), clock::nanoTime, monitor);
-        return new Slot(store, new FailoverController(domain, monitor, restorer, metrics), heartbeats);
+        return new Slot(store, new FailoverController(domain, monitor, restorer, metrics, clock), heartbeats);
     }
 
-    synchronized void release(Slot slot, Channel channel) {
+    void release(Slot slot, Channel channel) {
         active.remove(slot.store().directory().getFileName().toString());
         slot.failover().onSessionClosed(channel);
     }
 
-    private synchronized void pollFailover() {
+    private void pollFailover() {
         long nowNs = clock.nanoTime();
         for (Slot slot : slots.values()) {
             if (slot.failover().poll(nowNs) && slot.heartbeats() != null) {
@@ -192,53 +192,67 @@ public final class BackupServer implements AutoCloseable {
         }
     }
 
-    /** Runs the failover check now (tests drive it with their own clock). */
-    public synchronized void pollFailover(long nowNs) {
-        for (Slot slot : slots.values()) {
-            slot.failover().poll(nowNs);
-        }
+    /** Runs the failover check now, on the owning loop (tests drive it with their own clock). */
+    public void pollFailover(long nowNs) {
+        onLoop(() -> {
+            for (Slot slot : slots.values()) {
+                slot.failover().poll(nowNs);
+            }
+            return null;
+        });
     }
 
     /** True while a primary is connected for {@code domain}. */
-    public synchronized boolean isConnected(String domain) {
-        return active.contains(domain);
+    public boolean isConnected(String domain) {
+        return onLoop(() -> active.contains(domain));
     }
 
     /** The slot of {@code domain}, or null if no primary has connected for it. */
-    public synchronized Slot slot(String domain) {
-        return slots.get(domain);
+    public Slot slot(String domain) {
+        return onLoop(() -> slots.get(domain));
     }
 
     /**
-     * Every domain this backup has seen, in name order. Read on the event loop that owns the domains, so
-     * the picture is consistent; callable from any thread, it waits at most {@code timeoutNs} (a large
-     * checkpoint being applied delays it).
+     * Every domain this backup has seen, in name order, read on the owning loop so the picture is consistent.
+     * Callable from any thread; waits at most {@code timeoutNs} (a large checkpoint being applied delays it).
      */
     public List<DomainStatus> status(long timeoutNs) throws InterruptedException, ExecutionException,
             TimeoutException {
         if (serverChannel == null) {
             return List.of();
         }
-        return serverChannel.eventLoop().submit(() -> {
-            synchronized (this) {
-                return slots.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                        .map(e -> new DomainStatus(e.getKey(), active.contains(e.getKey()),
-                                e.getValue().store().lastCommittedEpoch(),
-                                e.getValue().failover().monitor().state(), e.getValue().failover().outcome(),
-                                e.getValue().failover().standbyReady()))
-                        .toList();
-            }
-        }).get(timeoutNs, TimeUnit.NANOSECONDS);
+        return serverChannel.eventLoop().submit(() -> slots.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> new DomainStatus(e.getKey(), active.contains(e.getKey()),
+                        e.getValue().store().lastCommittedEpoch(),
+                        e.getValue().failover().monitor().state(), e.getValue().failover().outcome(),
+                        e.getValue().failover().standbyReady()))
+                .toList()).get(timeoutNs, TimeUnit.NANOSECONDS);
     }
 
     /** The store of {@code domain}, or null if no primary has connected for it. */
-    public synchronized ReplicaStore store(String domain) {
-        Slot slot = slots.get(domain);
+    public ReplicaStore store(String domain) {
+        Slot slot = slot(domain);
         return slot == null ? null : slot.store();
     }
 
+    /** Runs {@code work} on the owning loop and returns its result (at once when already on it). */
+    private <T> T onLoop(Callable<T> work) {
+        try {
+            if (serverChannel == null || serverChannel.eventLoop().inEventLoop()) {
+                return work.call();
+            }
+            return serverChannel.eventLoop().submit(work).get(ON_LOOP_TIMEOUT_NS, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking the backup's event loop", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("the backup's event loop did not answer: " + e, e);
+        }
+    }
+
+    /** Called after the owning loop has stopped (the daemon shuts it down first), or from it. */
     @Override
-    public synchronized void close() {
+    public void close() {
         // The daemon shuts its event loops down first (connections end before stores close); then the
         // listener is already closed with them.
         if (serverChannel != null && !serverChannel.eventLoop().isShuttingDown()) {

@@ -10,6 +10,7 @@ import io.checkpointd.replication.wire.Goodbye;
 import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Pages;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
     private static final Logger LOG = LoggerFactory.getLogger(BackupSession.class);
     private static final Pattern DOMAIN_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Pattern DRIVER_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
 
     /**
      * Sends a HEARTBEAT frame whenever nothing was written for an interval, so the primary hears from us
@@ -130,8 +132,9 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
             return;
         }
         metrics.lastCommittedEpoch.set(store.lastCommittedEpoch());
-        LOG.info("{}: primary {} connected ({} bytes of RAM, {}-byte pages); replica at epoch {}",
-                hello.domainName(), ctx.channel().remoteAddress(), hello.ramBytes(), hello.pageSizeBytes(),
+        LOG.info("{}: primary {} connected ({} guest, {} bytes of RAM, {}-byte pages, {} bytes of disk); replica "
+                + "at epoch {}", hello.domainName(), ctx.channel().remoteAddress(), hello.guest().driver(),
+                hello.guest().ramBytes(), hello.guest().pageSizeBytes(), hello.guest().diskBytes(),
                 store.lastCommittedEpoch());
         ctx.writeAndFlush(new HelloAck(FrameCodec.PROTOCOL_VERSION, store.lastCommittedEpoch(), "",
                 slot.heartbeatPort()));
@@ -142,17 +145,21 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
     private static String refusalOf(Hello hello) {
         if (hello.protocolVersion() != FrameCodec.PROTOCOL_VERSION) {
             return "protocol version " + hello.protocolVersion() + " is not supported (this backup speaks "
-                    + FrameCodec.PROTOCOL_VERSION + ")";
+                    + FrameCodec.PROTOCOL_VERSION + "): run the same checkpointd release on both hosts";
         }
         if (!DOMAIN_NAME.matcher(hello.domainName()).matches()) {
             return "domain name '" + hello.domainName() + "' is not a plain name ([A-Za-z0-9._-], at most 128)";
         }
-        int page = hello.pageSizeBytes();
+        GuestSpec guest = hello.guest();
+        if (!DRIVER_NAME.matcher(guest.driver()).matches()) {
+            return "driver name '" + guest.driver() + "' is not a plain name ([a-z0-9-], at most 32)";
+        }
+        int page = guest.pageSizeBytes();
         if (page < 512 || Integer.bitCount(page) != 1) {
             return "page size " + page + " is not a power of two >= 512";
         }
-        if (hello.ramBytes() <= 0 || hello.ramBytes() % page != 0) {
-            return "RAM size " + hello.ramBytes() + " is not a positive multiple of the page size " + page;
+        if (guest.ramBytes() <= 0 || guest.ramBytes() % page != 0) {
+            return "RAM size " + guest.ramBytes() + " is not a positive multiple of the page size " + page;
         }
         return null;
     }

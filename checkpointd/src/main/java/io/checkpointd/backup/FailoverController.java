@@ -2,7 +2,10 @@ package io.checkpointd.backup;
 
 import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.failure.PeerState;
+import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.util.NanoClock;
 import io.checkpointd.replication.wire.Standby;
 import io.netty.channel.Channel;
 import java.io.IOException;
@@ -26,56 +29,17 @@ import org.slf4j.LoggerFactory;
 public final class FailoverController implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverController.class);
 
-    /** Starts a guest from a replica; the result runs until closed. */
-    @FunctionalInterface
-    public interface Restorer {
-        /**
-         * @param diskImage the disk replica's image, or null when the guest has no mirrored disk
-         * @param ramInPlace a standby's RAM file the replica was mirrored into up to the last commit (so it
-         *                   need not be copied), or null
-         */
-        AutoCloseable restore(String domain, String description, Path replicaRamFile, byte[] deviceState,
-                              Path diskImage, Path ramInPlace) throws Exception;
-
-        /**
-         * Why this host could not restore the guest {@code description} describes, or null when it could:
-         * asked at HELLO, so a backup that would fail at failover refuses to pretend it protects anything.
-         */
-        default String cannotRestore(String description) {
-            return null;
-        }
-
-        /**
-         * A primary connected: the restorer may get ready ahead of a failover (start the guest paused,
-         * waiting for its state), so a failover has less to do. Failures only cost that head start.
-         *
-         * @param listener told, from any thread, whenever such a standby becomes ready or stops being
-         */
-        default void prepare(String domain, String description, Path diskImage, StandbyListener listener) {
-        }
-
-        /** No failover will follow (planned stop, or this controller closes): drop what prepare made. */
-        default void unprepare(String domain) {
-        }
-    }
-
-    /** Hears about a restorer's standby for one domain; called from any thread. */
-    @FunctionalInterface
-    public interface StandbyListener {
-        /** @param ramFile the ready standby's RAM file, which QEMU maps; null when no standby is ready */
-        void onStandby(Path ramFile);
-    }
-
     /** What a failover did, for logs, the demo and tests. */
     public record Outcome(long resumedEpoch, long detectedAfterNs, long restoreNs) {
     }
 
     private final String domain;
     private final PeerMonitor monitor;
-    private final Restorer restorer;
+    private final GuestRestorer restorer;
     private final BackupMetrics metrics;
+    private final NanoClock clock;
     private ReplicaStore store;
-    private String description = "";
+    private GuestSpec guest;
     private Channel session;
     private boolean armed;
     private PeerState lastState = PeerState.UNKNOWN;
@@ -84,11 +48,14 @@ public final class FailoverController implements AutoCloseable {
     // What the restorer said of its standby: null never (a driver without standbys); read by /status.
     private volatile Boolean standbyReady;
 
-    public FailoverController(String domain, PeerMonitor monitor, Restorer restorer, BackupMetrics metrics) {
+    /** @param clock times the restore (the failover itself happens at the {@code nowNs} it is polled with) */
+    public FailoverController(String domain, PeerMonitor monitor, GuestRestorer restorer, BackupMetrics metrics,
+                              NanoClock clock) {
         this.domain = domain;
         this.monitor = monitor;
         this.restorer = restorer;
         this.metrics = metrics;
+        this.clock = clock;
     }
 
     /** A primary said HELLO for this domain on {@code channel}. */
@@ -98,17 +65,18 @@ public final class FailoverController implements AutoCloseable {
                     + outcome.resumedEpoch() + " and runs here now; protect it again with a new backup");
         }
         store = replicaStore;
-        description = hello.description();
+        guest = hello.guest();
         session = channel;
         armed = true;
         monitor.watch(nowNs);
         try {
-            Files.writeString(store.directory().resolve("domain.description"), description, StandardCharsets.UTF_8);
+            Files.writeString(store.directory().resolve("domain.description"), guest.description(),
+                    StandardCharsets.UTF_8);
         } catch (IOException e) {
             LOG.warn("{}: cannot keep the domain description on disk: {}", domain, e.toString());
         }
         Channel connection = channel;
-        restorer.prepare(domain, description, store.diskImage(),
+        restorer.prepare(domain, guest, store.diskImage(),
                 ramFile -> connection.eventLoop().execute(() -> onStandby(connection, ramFile)));
     }
 
@@ -136,7 +104,7 @@ public final class FailoverController implements AutoCloseable {
             connection.writeAndFlush(new Standby(true));
             return;
         }
-        copyIntoStandby(connection, ramFile, System.nanoTime());
+        copyIntoStandby(connection, ramFile, clock.nanoTime());
     }
 
     /** One chunk per event-loop task, so sessions and failure detection go on while 128+ MiB are copied. */
@@ -150,7 +118,7 @@ public final class FailoverController implements AutoCloseable {
         }
         standbyReady = Boolean.TRUE;
         LOG.info("{}: the standby's RAM ({}) now follows the replica (copied in {} ms); a failover loads only the "
-                + "device state", domain, ramFile, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+                + "device state", domain, ramFile, TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - startNs));
         connection.writeAndFlush(new Standby(true));
     }
 
@@ -228,22 +196,22 @@ public final class FailoverController implements AutoCloseable {
         }
         LOG.warn("{}: primary dead ({} ms of silence); resuming the guest from committed epoch {}", domain,
                 TimeUnit.NANOSECONDS.toMillis(silenceNs), epoch);
-        long startNs = System.nanoTime();
+        long startNs = nowNs;
         Path ramInPlace = store.mirroredRamFile();
         standbyReady = null;
         long preparedNs;
         try {
             byte[] deviceState = store.committedDeviceState();
             store.markRestored();
-            preparedNs = System.nanoTime();
-            restored = restorer.restore(domain, description, store.replicaFile(), deviceState, store.diskImage(),
+            preparedNs = clock.nanoTime();
+            restored = restorer.restore(domain, guest, store.replicaFile(), deviceState, store.diskImage(),
                     ramInPlace);
         } catch (Exception e) {
             LOG.error("{}: failover FAILED, the guest is not running anywhere: {}", domain, e.toString(), e);
             metrics.failoverFailures.increment();
             return;
         }
-        long restoreNs = System.nanoTime() - startNs;
+        long restoreNs = clock.nanoTime() - startNs;
         // The guest runs on that RAM now: this daemon must never write it again.
         store.stopMirroring();
         outcome = new Outcome(epoch, silenceNs, restoreNs);

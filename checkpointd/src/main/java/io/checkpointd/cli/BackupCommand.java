@@ -7,6 +7,7 @@ import io.checkpointd.metrics.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -64,7 +65,7 @@ final class BackupCommand implements Callable<Integer> {
             return c;
         });
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        BackupDaemon daemon = BackupDaemon.start(config, registry);
+        BackupDaemon daemon = BackupDaemon.launch(Drivers.forBackup(config).registry(registry));
         MetricsServer endpoint;
         try {
             endpoint = metricsOptions.serve(config, registry, () -> Statuses.backup(daemon));
@@ -73,7 +74,7 @@ final class BackupCommand implements Callable<Integer> {
             throw e;
         }
         if (readyFile != null) {
-            Daemons.writeAtomically(readyFile, daemon.address().getPort() + "\n");
+            Daemons.writeAtomically(readyFile, ((InetSocketAddress) daemon.address()).getPort() + "\n");
         }
         Daemons.runUntilStopped(() -> {
             if (endpoint != null) {

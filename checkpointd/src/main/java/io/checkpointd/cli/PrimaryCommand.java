@@ -10,8 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,10 +20,6 @@ import picocli.CommandLine.Option;
                 "Exit status 70: the guest could no longer be checkpointed (e.g. its QEMU died); it was stopped "
                         + "here and handed over to the backup, which resumes it from the last committed checkpoint."})
 final class PrimaryCommand implements Callable<Integer> {
-    private static final Logger LOG = LoggerFactory.getLogger(PrimaryCommand.class);
-    /** Exit status when the guest could no longer be protected and was handed over (EX_SOFTWARE). */
-    static final int EXIT_GUEST_LOST = 70;
-    private static final long FENCE_TIMEOUT_MS = 10_000;
 
     @Mixin
     ConfigOption configOption;
@@ -58,7 +52,7 @@ final class PrimaryCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(this::applyOverrides);
         return run(config, metricsOptions, runDir, readyFile, protection.summaryFile,
-                daemon -> daemon.serviceAddress().getPort() + "\n");
+                daemon -> daemon.guest().serviceAddress().getPort() + "\n");
     }
 
     /**
@@ -73,8 +67,9 @@ final class PrimaryCommand implements Callable<Integer> {
             dir.toFile().deleteOnExit();
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        PrimaryDaemon daemon = PrimaryDaemon.start(config, registry, dir);
-        daemon.onGuestLost(failure -> handOverToBackup(daemon, failure));
+        // A guest that cannot be protected any more is fenced and handed over by the daemon, which then halts
+        // the process with LaunchContext.EXIT_GUEST_LOST (the context's default).
+        PrimaryDaemon daemon = PrimaryDaemon.launch(Drivers.forPrimary(config, dir).registry(registry));
         MetricsServer endpoint;
         try {
             endpoint = metricsOptions.serve(config, registry, () -> Statuses.primary(daemon, registry));
@@ -97,29 +92,6 @@ final class PrimaryCommand implements Callable<Integer> {
             }
         }, summaryFile, () -> Summaries.primary(daemon));
         return 0;
-    }
-
-    /**
-     * The guest can no longer be checkpointed (its QEMU exited, or pausing it fails). The backup holds a
-     * consistent checkpoint, and every output the guest released is in it: so stop the guest here (its
-     * network and disk go with this process anyway), send HANDOVER, and halt without GOODBYE; the backup
-     * resumes the guest from its last committed checkpoint at once (or, if HANDOVER is lost, once the
-     * silence says the primary is dead).
-     */
-    private static void handOverToBackup(PrimaryDaemon daemon, Throwable failure) {
-        LOG.error("protection failed: {}; stopping the guest, handing it over to the backup (which resumes it "
-                + "from its last committed checkpoint) and halting", failure.toString());
-        // The guest first: it must never run here and on the backup at once.
-        Thread fence = Thread.ofPlatform().name("fence").start(() -> {
-            daemon.fenceGuest();
-            daemon.handOverToBackup();
-        });
-        try {
-            fence.join(FENCE_TIMEOUT_MS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Runtime.getRuntime().halt(EXIT_GUEST_LOST);
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {

@@ -2,7 +2,7 @@ package io.checkpointd.cli;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.DomainConfig;
-import io.checkpointd.libvirt.LibvirtAttachment;
+import io.checkpointd.libvirt.LibvirtDriver;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,7 +45,7 @@ final class ProtectCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CheckpointdConfig config = configOption.load(this::applyOverrides);
         return PrimaryCommand.run(config, metricsOptions, null, readyFile, protection.summaryFile,
-                daemon -> ((LibvirtAttachment) daemon.guest()).qemuPid() + "\n");
+                daemon -> LibvirtDriver.qemuPid(daemon.guest()) + "\n");
     }
 
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {

@@ -47,7 +47,7 @@ final class Summaries {
         o.put("compression_ratio", m.bytesWire() == 0 ? 0 : round((double) m.bytesRaw() / m.bytesWire()));
         o.set("ack_ms", millis(m.ackHistogram()));
         o.put("epoch_stalls", m.stalls());
-        o.put("guest_ring_drops", daemon.guestRingDrops());
+        o.put("guest_ring_drops", daemon.guest().guestDrops());
         return o;
     }
 

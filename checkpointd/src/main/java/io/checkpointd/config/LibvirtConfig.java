@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * The {@code libvirt} driver: how the daemon reaches libvirt and the host resources it puts between the
- * guest and the world (see conf/libvirt/ and QEMU-RECIPE.md).
+ * guest and the world (see conf/libvirt/ and docs/qemu-recipe.md).
  *
  * @param uri          the libvirt connection, e.g. {@code qemu:///system}
  * @param tap          the tap device the guest's frames leave and enter by (on the backup: the restored

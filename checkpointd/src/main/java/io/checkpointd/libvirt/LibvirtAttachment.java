@@ -4,16 +4,16 @@ import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.LibvirtConfig;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.TrackingMode;
-import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.disk.nbd.ListenAddress;
 import io.checkpointd.disk.nbd.NbdServer;
 import io.checkpointd.disk.nbd.NbdServerConfig;
-import io.checkpointd.domain.ProtectedDomain;
-import io.checkpointd.net.HeldEgress;
-import io.checkpointd.netbuffer.OutputBuffer;
+import io.checkpointd.driver.ProtectedDomain;
+import io.checkpointd.netbuffer.HeldEgress;
 import io.checkpointd.netbuffer.bridge.FrameBridge;
 import io.checkpointd.netbuffer.bridge.TapDevice;
-import io.checkpointd.primary.GuestAttachment;
+import io.checkpointd.driver.Driver;
+import io.checkpointd.driver.GuestAttachment;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -34,27 +34,29 @@ import org.slf4j.LoggerFactory;
  * says QEMU will connect: the NIC's port (the frame bridge to the tap, with output held per epoch) and the
  * NBD socket (disk-mirror's server, every write logged for the epoch). Then the domain starts.
  */
-public final class LibvirtAttachment implements GuestAttachment {
+final class LibvirtAttachment implements GuestAttachment {
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtAttachment.class);
     private static final long NIC_CONNECT_TIMEOUT_NS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     private final Deque<AutoCloseable> opened;
     private final HeldEgress egress;
     private final FrameBridge bridge;
     private final LibvirtDomain domain;
-    private final String description;
+    private final GuestSpec spec;
     private final Path diskImage;
-    private final long diskBytes;
     private final String summary;
 
-    private LibvirtAttachment(CheckpointdConfig config, EventLoop loop, OutputBuffer outputBuffer, NanoClock clock,
-                              EpochWriteLog diskLog, MeterRegistry registry, Deque<AutoCloseable> opened)
+    private LibvirtAttachment(CheckpointdConfig config, Driver.Attach attach, Deque<AutoCloseable> opened)
             throws IOException {
+        EventLoop loop = attach.loop();
+        NanoClock clock = attach.clock();
+        MeterRegistry registry = attach.registry();
         this.opened = opened;
         LibvirtConfig lc = config.libvirt();
         String name = config.domain().name();
         LibvirtTarget target = LibvirtTarget.find(lc, name);
         opened.push(target);
         DomainXml xml = target.xml();
+        long diskBytes;
         DomainXml.Nic nic = xml.nic();
         var nbdDisk = xml.nbdDisk();
         if (nbdDisk.isPresent() != lc.hasDisk()) {
@@ -69,7 +71,7 @@ public final class LibvirtAttachment implements GuestAttachment {
             throw new IllegalArgumentException("libvirt.tap is not set: name the tap device the guest's network "
                     + "goes through (ip tuntap add dev NAME mode tap, then put it on a bridge)");
         }
-        egress = new HeldEgress(loop, outputBuffer, this::toTap, clock, config.netBuffer().outputCommit());
+        egress = new HeldEgress(loop, attach.outputBuffer(), this::toTap, clock::nanoTime, config.netBuffer().outputCommit());
         opened.push(egress);
         // The bridge owns the tap from here on.
         bridge = FrameBridge.start(TapDevice.open(lc.tap()), loop, new InetSocketAddress(nic.address(), nic.port()),
@@ -84,7 +86,7 @@ public final class LibvirtAttachment implements GuestAttachment {
             diskImage = lc.diskImage();
             diskBytes = Files.size(diskImage);
             NbdServer nbd = NbdServer.start(NbdServerConfig.of(nbdDisk.get().export(), diskImage,
-                    new ListenAddress.UnixSocket(socket)), diskLog, registry, Tags.of("domain", name, "disk", "vda"));
+                    new ListenAddress.UnixSocket(socket)), attach.diskLog(), registry, Tags.of("domain", name, "disk", "vda"));
             opened.push(nbd);
             QemuSockets.handToQemu(socket, lc.qemuUser());
         } else {
@@ -106,18 +108,16 @@ public final class LibvirtAttachment implements GuestAttachment {
         awaitGuestNic(bridge, name);
         // The backup restores under the same accelerator as the primary ran: device state does not cross
         // between KVM and TCG.
-        description = new LibvirtDescription(live.toXml(), nic.mac(), lc.guestIpv4(), xml.memoryBytes(), diskBytes)
-                .toJson();
+        spec = new GuestSpec(LibvirtDriver.NAME, domain.memory().ramBytes(), domain.memory().pageSizeBytes(), diskBytes,
+                new LibvirtDescription(live.toXml(), nic.mac(), lc.guestIpv4(), xml.memoryBytes()).toJson());
         summary = "domain " + name + " (QEMU pid " + domain.qemuPid() + "), NIC " + nic.mac() + " bridged to "
                 + "tap " + lc.tap() + (diskImage == null ? "" : ", disk " + diskImage);
     }
 
-    public static LibvirtAttachment start(CheckpointdConfig config, EventLoop loop, OutputBuffer outputBuffer,
-                                          NanoClock clock, EpochWriteLog diskLog, MeterRegistry registry)
-            throws IOException {
+    static LibvirtAttachment start(CheckpointdConfig config, Driver.Attach attach) throws IOException {
         Deque<AutoCloseable> opened = new ArrayDeque<>();
         try {
-            return new LibvirtAttachment(config, loop, outputBuffer, clock, diskLog, registry, opened);
+            return new LibvirtAttachment(config, attach, opened);
         } catch (IOException | RuntimeException e) {
             Closing.inReverse(opened);
             throw e;
@@ -168,18 +168,13 @@ public final class LibvirtAttachment implements GuestAttachment {
     }
 
     @Override
-    public String description() {
-        return description;
+    public GuestSpec guest() {
+        return spec;
     }
 
     @Override
     public Path diskImage() {
         return diskImage;
-    }
-
-    @Override
-    public long diskBytes() {
-        return diskBytes;
     }
 
     @Override

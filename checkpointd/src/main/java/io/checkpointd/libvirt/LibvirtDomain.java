@@ -5,8 +5,8 @@ import io.checkpointd.dirty.ProcMaps;
 import io.checkpointd.dirty.TrackerChoice;
 import io.checkpointd.dirty.TrackerOffer;
 import io.checkpointd.dirty.TrackingMode;
-import io.checkpointd.domain.GuestMemory;
-import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.driver.GuestMemory;
+import io.checkpointd.driver.ProtectedDomain;
 import io.checkpointd.util.MappedFiles;
 import io.checkpointd.util.NanoClock;
 import java.io.IOException;
@@ -184,7 +184,7 @@ public final class LibvirtDomain implements ProtectedDomain {
     }
 
     /**
-     * Asks QEMU to write its device state (no RAM, no ROM blocks: about 13 KB for the test guest) to a file
+     * Asks QEMU to write its device state (no RAM, no ROM blocks: about 105 KB for the test guest, docs/libvirt-notes.md §h) to a file
      * in the domain's run directory, on tmpfs; QEMU does it on its main loop while the pages are scanned.
      * {@code xen-save-devices-state} is the save COLO's checkpoints use: unlike a migration it has no
      * migration state machine, no flush at its end and no postmigrate state for {@code cont} to leave

@@ -1,6 +1,8 @@
 package io.checkpointd.libvirt;
 
-import io.checkpointd.backup.FailoverController;
+import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.driver.StandbyListener;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.config.LibvirtConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoop;
@@ -21,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts a protected domain on the backup from its replica, as QEMU-RECIPE.md describes (see
+ * Starts a protected domain on the backup from its replica, as docs/qemu-recipe.md describes (see
  * {@link StandbyDomain}): created paused from the primary's XML with {@code -incoming defer}, when the
  * primary connects (warm standby) or at failover; then the replica RAM and device state go in, it runs,
  * and a gratuitous ARP tells the network where the guest is now.
@@ -29,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>The restored guest runs unprotected: its bridge passes frames straight through, its disk is not
  * mirrored.
  */
-public final class LibvirtRestorer implements AutoCloseable {
+final class LibvirtRestorer implements GuestRestorer {
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtRestorer.class);
 
     private final LibvirtConfig config;
@@ -48,7 +50,7 @@ public final class LibvirtRestorer implements AutoCloseable {
     // whether this host can run a KVM guest; unknown until then.
     private final CompletableFuture<Accelerator> accelerator = new CompletableFuture<>();
 
-    public LibvirtRestorer(LibvirtConfig config, EventLoop loop, MeterRegistry registry) {
+    LibvirtRestorer(LibvirtConfig config, EventLoop loop, MeterRegistry registry) {
         this.config = config;
         this.loop = loop;
         this.registry = registry;
@@ -59,10 +61,11 @@ public final class LibvirtRestorer implements AutoCloseable {
      * What would make a restore fail on this host, checked when a primary connects: no tap configured or
      * present, QEMU's user missing, libvirt not answering, or a description this build cannot read.
      */
-    public String cannotRestore(String descriptionJson) {
+    @Override
+    public String cannotRestore(GuestSpec guest) {
         DomainXml xml;
         try {
-            LibvirtDescription description = LibvirtDescription.parse(descriptionJson);
+            LibvirtDescription description = LibvirtDescription.parse(guest.description());
             xml = DomainXml.parse(description.xml(), "the primary's domain XML");
         } catch (IllegalArgumentException e) {
             return e.getMessage();
@@ -95,18 +98,19 @@ public final class LibvirtRestorer implements AutoCloseable {
      * A primary connected: create the domain here now, paused and waiting for its state, so a failover
      * need not (when {@code libvirt.warm-standby} is on). A standby for another description is replaced.
      */
-    public void prepare(String domainName, String descriptionJson, Path diskImage,
-                        FailoverController.StandbyListener listener) {
+    @Override
+    public void prepare(String domainName, GuestSpec guest, Path diskImage, StandbyListener listener) {
         readyGauge(domainName);
-        worker.execute(() -> prepareNow(domainName, descriptionJson, diskImage, listener));
+        worker.execute(() -> prepareNow(domainName, guest.description(), diskImage, listener));
     }
 
+    @Override
     public void unprepare(String domainName) {
         worker.execute(() -> unprepareNow(domainName));
     }
 
     private void prepareNow(String domainName, String descriptionJson, Path diskImage,
-                            FailoverController.StandbyListener listener) {
+                            StandbyListener listener) {
         StandbyDomain existing = standbys.get(domainName);
         if (existing != null && existing.standsFor(descriptionJson, diskImage)) {
             listener.onStandby(existing.ramFile());
@@ -142,8 +146,10 @@ public final class LibvirtRestorer implements AutoCloseable {
      *                   this standby's, no RAM is copied
      * @return the running guest; closing it destroys the domain and stops its bridge and disk
      */
-    public AutoCloseable restore(String domainName, String descriptionJson, Path replicaRam, byte[] deviceState,
+    @Override
+    public AutoCloseable restore(String domainName, GuestSpec guest, Path replicaRam, byte[] deviceState,
                                  Path diskImage, Path ramInPlace) throws IOException {
+        String descriptionJson = guest.description();
         try {
             long askedNs = System.nanoTime();
             return worker.submit(() -> restoreNow(domainName, descriptionJson, replicaRam, deviceState, diskImage,

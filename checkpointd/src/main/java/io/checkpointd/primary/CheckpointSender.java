@@ -1,6 +1,6 @@
 package io.checkpointd.primary;
 
-import io.checkpointd.domain.GuestMemory;
+import io.checkpointd.driver.GuestMemory;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.disk.EpochWrites;
@@ -18,8 +18,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+import io.checkpointd.util.Agent;
+import io.checkpointd.util.AgentRunner;
+import io.checkpointd.util.NanoClock;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
@@ -31,19 +35,21 @@ import org.slf4j.LoggerFactory;
 /**
  * Sends checkpoints to the backup, after the guest has resumed: batches pages into PAGES frames
  * (LZ4-compressed unless that does not help), then the device state, then END with a CRC32C digest of
- * everything sent and the page count. Owns its thread; the epoch loop hands it work through a queue:
- * staging buffers (returned to the pool once encoded, before the ACK) and live pre-copy rounds (read
+ * everything sent and the page count. An {@link Agent}: its runner drains a queue of {@link SendJob}s the epoch
+ * loop fills (and wakes it for), one job per {@link #doWork}: staging buffers (returned to the pool once encoded, before the ACK) and live pre-copy rounds (read
  * straight from guest RAM). A full checkpoint taken live spans several jobs, so the open checkpoint's
  * digest and count live here between them.
  *
  * <p>Work prepared for an older connection is dropped unsent: the new connection begins with a full
  * checkpoint, which supersedes it.
  */
-final class CheckpointSender implements CheckpointSink, AutoCloseable {
+final class CheckpointSender implements CheckpointSink, Agent {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointSender.class);
     static final int DEVICE_STATE_CHUNK_BYTES = 256 * 1024;
     /** Disk data per DISK_WRITE frame: well under the smallest frame limit a backup may set (64 KiB + headers is the floor). */
     static final int DISK_CHUNK_BYTES = 32 * 1024;
+    /** Idle wait between polls. Every submit wakes the runner (an unpark is never lost), so this costs no latency. */
+    private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final ReplicationLink link;
     private final StagingPool pool;
@@ -51,10 +57,10 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
     private final PrimaryMetrics metrics;
     private final int batchPages;
     private final LZ4Compressor compressor; // null: send RAW
-    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final Queue<SendJob> queue = new ConcurrentLinkedQueue<>();
     private final AtomicLong roundsCompleted = new AtomicLong();
-    private final Thread thread;
-    private volatile boolean running = true;
+    private final String roleName;
+    private Runnable wake = () -> { }; // wakes the runner's idle wait; set once before the first job
 
     private Path diskImage; // null: no mirrored disk
     private long diskBytes;
@@ -78,22 +84,26 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
         this.metrics = metrics;
         this.batchPages = batchPages;
         this.compressor = compress ? LZ4Factory.fastestInstance().fastCompressor() : null;
-        this.thread = Thread.ofPlatform().name("sender-" + domain).unstarted(this::run);
+        this.roleName = "sender-" + domain;
     }
 
-    CheckpointSender start() {
-        thread.start();
-        return this;
+    /** Runs this sender on its own thread, woken by each job; closing the runner drops what is queued. */
+    AgentRunner start(NanoClock clock, Consumer<Throwable> onFailure) {
+        AgentRunner runner = new AgentRunner(this, clock, onFailure, IDLE_PARK_NS);
+        wake = runner::wake;
+        return runner.start();
     }
 
     @Override
     public void submit(Staging staging) {
         queue.add(staging);
+        wake.run();
     }
 
     @Override
     public void submitRound(LiveRound round) {
         queue.add(round);
+        wake.run();
     }
 
     @Override
@@ -101,21 +111,23 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
         return roundsCompleted.get();
     }
 
-    private void run() {
-        try {
-            while (running) {
-                Object job = queue.poll(50, TimeUnit.MILLISECONDS);
-                if (job != null) {
-                    process(job);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    @Override
+    public int doWork(long nowNs) throws InterruptedException {
+        SendJob job = queue.poll();
+        if (job == null) {
+            return 0;
         }
+        process(job);
+        return 1;
+    }
+
+    @Override
+    public String roleName() {
+        return roleName;
     }
 
     /** Sends one job on the calling thread. */
-    void process(Object job) throws InterruptedException {
+    void process(SendJob job) throws InterruptedException {
         switch (job) {
             case Staging s -> {
                 try {
@@ -133,7 +145,6 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
                 // Counted even when abandoned: the epoch loop must not wait for it (it will see the new link).
                 roundsCompleted.incrementAndGet();
             }
-            default -> throw new IllegalArgumentException("unknown job " + job);
         }
     }
 
@@ -324,7 +335,7 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
     /** Drops queued work (its connection is gone); staging buffers go back to the pool. */
     int drainQueued() {
         int n = 0;
-        for (Object job; (job = queue.poll()) != null; n++) {
+        for (SendJob job; (job = queue.poll()) != null; n++) {
             if (job instanceof Staging s) {
                 pool.release(s);
             } else {
@@ -334,14 +345,9 @@ final class CheckpointSender implements CheckpointSink, AutoCloseable {
         return n;
     }
 
+    /** The runner stopped: what was queued is never sent. */
     @Override
-    public void close() {
-        running = false;
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public void onClose() {
         drainQueued();
     }
 }

@@ -1,12 +1,13 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.WorkingSet;
-import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.driver.ProtectedDomain;
 import io.checkpointd.util.Agent;
 import io.checkpointd.util.NanoClock;
 import org.slf4j.Logger;

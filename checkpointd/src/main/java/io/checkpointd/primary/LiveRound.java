@@ -9,5 +9,5 @@ import io.checkpointd.dirty.DirtyPageSet;
  *
  * @param first true for round 1 (every page), which opens the full checkpoint with BEGIN
  */
-record LiveRound(long epoch, long linkGeneration, DirtyPageSet pages, boolean first) {
+record LiveRound(long epoch, long linkGeneration, DirtyPageSet pages, boolean first) implements SendJob {
 }

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import io.checkpointd.config.HostPort;
 import io.checkpointd.replication.ByteCounter;
 import io.checkpointd.replication.Transport;
@@ -380,7 +381,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         if (ch != null && ch.isActive()) {
             ch.writeAndFlush(new Goodbye()).awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
-        if (ch != null) {
+        if (ch != null && !ch.eventLoop().isShuttingDown()) { // a stopped loop has closed its channels
             ch.close().syncUninterruptibly();
         }
         if (heartbeats != null) {

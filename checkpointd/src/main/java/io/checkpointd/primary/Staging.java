@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * its device state. Filled by the epoch loop while the guest is paused, read by the sender after resume,
  * then returned to the {@link StagingPool} for reuse.
  */
-final class Staging implements AutoCloseable {
+final class Staging implements SendJob, AutoCloseable {
     private final int pageSizeBytes;
     private Arena arena;
     private MemorySegment data = MemorySegment.NULL;

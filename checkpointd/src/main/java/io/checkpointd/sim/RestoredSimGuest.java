@@ -1,8 +1,7 @@
 package io.checkpointd.sim;
 
-import io.checkpointd.net.HeldEgress;
+import io.checkpointd.netbuffer.HeldEgress;
 import io.checkpointd.netbuffer.OutputBuffer;
-import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.netty.channel.EventLoop;
@@ -15,7 +14,7 @@ import java.nio.file.Path;
  * service bound to the address it had on the primary, output passing straight through (unprotected until
  * a new backup is configured).
  */
-public final class RestoredSimGuest implements AutoCloseable {
+final class RestoredSimGuest implements AutoCloseable {
     private final SimNetwork network;
     private final HeldEgress egress;
     private final SimGuest guest;
@@ -28,15 +27,15 @@ public final class RestoredSimGuest implements AutoCloseable {
         this.address = address;
     }
 
-    public static RestoredSimGuest start(String domain, SimDescription description, Path replicaRamFile,
-                                         byte[] deviceState, Path diskImage, EventLoop loop, MeterRegistry registry)
+    static RestoredSimGuest start(String domain, SimDescription description, Path replicaRamFile, byte[] deviceState,
+                                  Path diskImage, long diskBytes, EventLoop loop, MeterRegistry registry)
             throws IOException {
         SimNetwork network = new SimNetwork(loop);
         OutputBuffer buffer = new OutputBuffer(1 << 20, 1024, registry, Tags.of("domain", domain, "role", "restored"));
-        HeldEgress egress = new HeldEgress(loop, buffer, network::sendReleased, NanoClock.SYSTEM, false);
+        HeldEgress egress = new HeldEgress(loop, buffer, network::sendReleased, System::nanoTime, false);
         // The disk replica becomes the guest's disk; unprotected from here on, nothing is mirrored.
         SimDisk disk = diskImage == null ? null
-                : SimDisk.open(diskImage, description.diskBytes(), io.checkpointd.disk.WriteListener.NONE);
+                : SimDisk.open(diskImage, diskBytes, io.checkpointd.disk.WriteListener.NONE);
         SimGuest guest = SimGuest.restore(domain, description.sim(), replicaRamFile, deviceState, network, disk);
         InetSocketAddress address;
         try {

@@ -6,27 +6,11 @@ import io.checkpointd.config.HostPort;
 import io.checkpointd.config.SimConfig;
 
 /**
- * What a backup needs to start a sim guest after failover, sent in HELLO: the guest's shape and workload
- * and the address its service answers on (the backup takes that address over). JSON.
+ * The sim driver's description of its guest, sent in HELLO's {@code GuestSpec}: the guest's shape and
+ * workload and the address its service answers on (the backup takes that address over). JSON.
  */
-public record SimDescription(String driver, SimConfig sim, String serviceHost, int servicePort, long diskBytes) {
+public record SimDescription(SimConfig sim, String serviceHost, int servicePort) {
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    public SimDescription(SimConfig sim, String serviceHost, int servicePort) {
-        this("sim", sim, serviceHost, servicePort, sim.diskBytes());
-    }
-
-    /**
-     * The disk size any description states in its top-level {@code diskBytes} field (the backup reads it
-     * without knowing the driver); 0 when there is none.
-     */
-    public static long diskBytesOf(String descriptionJson) {
-        try {
-            return JSON.readTree(descriptionJson).path("diskBytes").asLong(0);
-        } catch (JsonProcessingException e) {
-            return 0;
-        }
-    }
 
     public HostPort service() {
         return new HostPort(serviceHost, servicePort);
@@ -44,7 +28,7 @@ public record SimDescription(String driver, SimConfig sim, String serviceHost, i
     public static SimDescription parse(String json) {
         try {
             SimDescription d = JSON.readValue(json, SimDescription.class);
-            if (!"sim".equals(d.driver()) || d.sim() == null || d.serviceHost() == null) {
+            if (d.sim() == null || d.serviceHost() == null) {
                 throw new IllegalArgumentException("not a sim guest description: " + abbreviate(json));
             }
             return d;

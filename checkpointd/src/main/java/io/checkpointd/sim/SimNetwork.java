@@ -1,6 +1,6 @@
 package io.checkpointd.sim;
 
-import io.checkpointd.net.HeldEgress;
+import io.checkpointd.netbuffer.HeldEgress;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -20,6 +20,7 @@ public final class AgentRunner implements AutoCloseable {
     private volatile boolean running = true;
     private volatile Throwable failure;
     private final Consumer<Throwable> onFailure;
+    private final long idleParkNs;
 
     public AgentRunner(Agent agent, NanoClock clock) {
         this(agent, clock, failure -> { });
@@ -27,9 +28,18 @@ public final class AgentRunner implements AutoCloseable {
 
     /** @param onFailure told, on the agent's thread, of the error that stopped the agent */
     public AgentRunner(Agent agent, NanoClock clock, Consumer<Throwable> onFailure) {
+        this(agent, clock, onFailure, IDLE_PARK_NS);
+    }
+
+    /**
+     * @param idleParkNs how long to wait after a {@code doWork} that did nothing; {@link #wake()} ends the wait
+     *                   early, so an agent woken by whoever hands it work can wait long and still answer at once
+     */
+    public AgentRunner(Agent agent, NanoClock clock, Consumer<Throwable> onFailure, long idleParkNs) {
         this.agent = agent;
         this.clock = clock;
         this.onFailure = onFailure;
+        this.idleParkNs = idleParkNs;
         this.thread = Thread.ofPlatform().name(agent.roleName()).unstarted(this::run);
     }
 
@@ -48,7 +58,7 @@ public final class AgentRunner implements AutoCloseable {
             agent.onStart();
             while (running) {
                 if (agent.doWork(clock.nanoTime()) == 0) {
-                    LockSupport.parkNanos(IDLE_PARK_NS);
+                    LockSupport.parkNanos(idleParkNs);
                 }
             }
         } catch (Throwable t) {
@@ -62,9 +72,15 @@ public final class AgentRunner implements AutoCloseable {
         }
     }
 
+    /** Ends the agent's idle wait now (it has work); any thread. */
+    public void wake() {
+        LockSupport.unpark(thread);
+    }
+
     @Override
     public void close() {
         running = false;
+        wake();
         try {
             thread.join();
         } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package io.checkpointd.backup;
 
+import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.driver.StandbyListener;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.config.FailureDetectorConfig;
@@ -10,6 +12,7 @@ import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.Frame;
 import io.checkpointd.replication.wire.FrameCodec;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.PageEncoding;
@@ -74,7 +77,7 @@ class BackupSessionTest {
 
     private EmbeddedChannel connect() {
         EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
-        ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
+        ch.writeInbound(new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")));
         HelloAck ack = ch.readOutbound();
         assertThat(ack.accepted()).as(ack.rejection()).isTrue();
         return ch;
@@ -107,16 +110,16 @@ class BackupSessionTest {
         Path standbyRam = dir.resolve("standby-pc.ram");
         Files.write(standbyRam, new byte[(int) RAM]);
         java.util.concurrent.atomic.AtomicReference<Path> restoredInPlace = new java.util.concurrent.atomic.AtomicReference<>();
-        FailoverController.Restorer withStandby = new FailoverController.Restorer() {
+        GuestRestorer withStandby = new GuestRestorer() {
             @Override
-            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk,
+            public AutoCloseable restore(String d, GuestSpec guest, Path replica, byte[] device, Path disk,
                                          Path ramInPlace) {
                 restoredInPlace.set(ramInPlace);
                 return () -> { };
             }
 
             @Override
-            public void prepare(String d, String description, Path disk, FailoverController.StandbyListener listener) {
+            public void prepare(String d, GuestSpec guest, Path disk, StandbyListener listener) {
                 listener.onStandby(standbyRam);
             }
         };
@@ -124,7 +127,7 @@ class BackupSessionTest {
                 FailureDetectorConfig.defaults(), withStandby, new SimpleMeterRegistry(), NanoClock.SYSTEM);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
-            ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
+            ch.writeInbound(new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")));
             ch.runPendingTasks();
             assertThat(((HelloAck) ch.readOutbound()).accepted()).isTrue();
             Standby standby = ch.readOutbound();
@@ -268,16 +271,16 @@ class BackupSessionTest {
 
     @Test
     void refusesAPrimaryWhoseGuestItCouldNotRestore() {
-        FailoverController.Restorer unable = new FailoverController.Restorer() {
+        GuestRestorer unable = new GuestRestorer() {
             @Override
-            public AutoCloseable restore(String d, String description, Path replica, byte[] device, Path disk,
+            public AutoCloseable restore(String d, GuestSpec guest, Path replica, byte[] device, Path disk,
                                          Path ramInPlace) {
                 throw new AssertionError("no failover expected");
             }
 
             @Override
-            public String cannotRestore(String description) {
-                return "no tap for " + description;
+            public String cannotRestore(GuestSpec guest) {
+                return "no tap for " + guest.description();
             }
         };
         Path base = dir.resolve("unable");
@@ -285,7 +288,7 @@ class BackupSessionTest {
                 new SimpleMeterRegistry(), NanoClock.SYSTEM);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
-            ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE, 0, 1, "the-guest"));
+            ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", 0, 1, new GuestSpec("test", RAM, PAGE, 0, "the-guest")));
             HelloAck ack = ch.readOutbound();
             assertThat(ack.accepted()).isFalse();
             assertThat(ack.rejection())
@@ -299,12 +302,12 @@ class BackupSessionTest {
     @Test
     void refusesAHelloThatCannotBeServed() {
         EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
-        ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "../etc", RAM, PAGE));
+        ch.writeInbound(new Hello("../etc", new GuestSpec("test", RAM, PAGE, 0, "")));
         HelloAck ack = ch.readOutbound();
         assertThat(ack.accepted()).isFalse();
         assertThat(ack.rejection()).contains("../etc");
         EmbeddedChannel other = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
-        other.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION + 1, "test", RAM, PAGE));
+        other.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION + 1, "test", 0, 0, null));
         assertThat(other.<HelloAck>readOutbound().rejection()).contains("protocol version");
     }
 
@@ -320,7 +323,7 @@ class BackupSessionTest {
         assertThat(ReplicaStore.committedEpoch(dir.resolve("backup"), "test")).isEqualTo(-1);
         stores = server(dir.resolve("backup"), metrics);
         EmbeddedChannel again = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
-        again.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE));
+        again.writeInbound(new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")));
         assertThat(again.<HelloAck>readOutbound().lastCommittedEpoch()).isZero();
     }
 

@@ -16,6 +16,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.http.HttpResponse;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,12 +55,12 @@ class ObservedPairTest {
                 .withBackup(d.backup().withDir(dir.resolve("backup")))
                 .withMetrics(d.metrics().withListen(new HostPort("127.0.0.1", 0)));
         PrometheusMeterRegistry backupRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        backup = BackupDaemon.start(config, backupRegistry);
+        backup = BackupDaemon.launch(Drivers.forBackup(config).registry(backupRegistry));
         backupEndpoint = new MetricsOptions().serve(config, backupRegistry, () -> Statuses.backup(backup));
         config = config.withReplication(config.replication().withBackup(new HostPort("127.0.0.1",
-                backup.address().getPort())));
+                ((InetSocketAddress) backup.address()).getPort())));
         PrometheusMeterRegistry primaryRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        primary = PrimaryDaemon.start(config, primaryRegistry, dir);
+        primary = PrimaryDaemon.launch(Drivers.forPrimary(config, dir).registry(primaryRegistry));
         primaryEndpoint = new MetricsOptions().serve(config, primaryRegistry,
                 () -> Statuses.primary(primary, primaryRegistry));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -3,6 +3,7 @@ package io.checkpointd.libvirt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.disk.WriteListener;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.disk.nbd.ListenAddress;
 import io.checkpointd.disk.nbd.NbdServer;
 import io.checkpointd.disk.nbd.NbdServerConfig;
@@ -51,7 +52,8 @@ class LibvirtMetricsCatalogueTest {
             BridgeMetrics.register(registry, Tags.of("domain", "d"), bridge.counters());
             try (LibvirtRestorer restorer = new LibvirtRestorer(
                     io.checkpointd.config.LibvirtConfig.defaults().withWarmStandby(false), group.next(), registry)) {
-                restorer.prepare("d", "{}", null, ramFile -> { }); // no standby wanted: only the gauge, at 0
+                // No standby wanted: only the gauge, at 0.
+                restorer.prepare("d", new GuestSpec(LibvirtDriver.NAME, 1 << 20, 4096, 0, "{}"), null, ramFile -> { });
             }
             assertThat(nbd.uri()).startsWith("nbd://");
             Set<String> families = new TreeSet<>();

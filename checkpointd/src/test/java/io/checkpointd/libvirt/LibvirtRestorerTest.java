@@ -3,16 +3,18 @@ package io.checkpointd.libvirt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.config.LibvirtConfig;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 /** What a backup checks at HELLO so it never accepts a domain it could not restore. */
 class LibvirtRestorerTest {
     private static final String DESCRIPTION = new LibvirtDescription(
-            "<domain type='qemu'><name>web1</name></domain>", "52:54:00:00:00:01", "", 128L << 20, 0).toJson();
+            "<domain type='qemu'><name>web1</name></domain>", "52:54:00:00:00:01", "", 128L << 20).toJson();
 
     private static String cannotRestore(LibvirtConfig config, String description) {
-        return new LibvirtRestorer(config, null, new SimpleMeterRegistry()).cannotRestore(description);
+        return new LibvirtRestorer(config, null, new SimpleMeterRegistry())
+                .cannotRestore(new GuestSpec(LibvirtDriver.NAME, 128L << 20, 4096, 0, description));
     }
 
     @Test
@@ -24,19 +26,23 @@ class LibvirtRestorerTest {
 
     @Test
     void anUnreadableDescriptionIsNamed() {
-        assertThat(cannotRestore(LibvirtConfig.defaults().withTap("lo"), "{\"driver\":\"libvirt\"}"))
+        assertThat(cannotRestore(LibvirtConfig.defaults().withTap("lo"), "{}"))
                 .contains("not a libvirt domain description");
-        String notXml = new LibvirtDescription("<domain", "52:54:00:00:00:01", "", 1, 0).toJson();
+        String notXml = new LibvirtDescription("<domain", "52:54:00:00:00:01", "", 1).toJson();
         assertThat(cannotRestore(LibvirtConfig.defaults().withTap("lo"), notXml)).contains("unreadable domain XML");
     }
 
     @Test
-    void aDescriptionRoundTripsAndIsRecognised() {
+    void aDescriptionRoundTrips() {
         LibvirtDescription d = LibvirtDescription.parse(DESCRIPTION);
         assertThat(d.mac()).isEqualTo("52:54:00:00:00:01");
         assertThat(d.ramBytes()).isEqualTo(128L << 20);
-        assertThat(LibvirtDescription.describes(DESCRIPTION)).isTrue();
-        assertThat(LibvirtDescription.describes("{\"driver\":\"sim\"}")).isFalse();
-        assertThat(LibvirtDescription.describes("not json")).isFalse();
+        assertThat(LibvirtDescription.parse(d.toJson())).isEqualTo(d);
+    }
+
+    @Test
+    void aSimGuestsDescriptionIsNotTakenForALibvirtOne() {
+        String sim = "{\"sim\":{},\"serviceHost\":\"127.0.0.1\",\"servicePort\":7000}";
+        assertThat(cannotRestore(LibvirtConfig.defaults().withTap("lo"), sim)).contains("libvirt domain description");
     }
 }

@@ -84,7 +84,7 @@ class StandbyDomainTest {
                   </devices>
                 </domain>
                 """.formatted(name);
-        return new LibvirtDescription(xml, "52:54:00:77:00:42", "", 32L << 20, 0).toJson();
+        return new LibvirtDescription(xml, "52:54:00:77:00:42", "", 32L << 20).toJson();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.replication.wire.Frame;
 import io.checkpointd.testing.TestDomain;
@@ -50,7 +51,7 @@ public final class CheckpointFrames implements AutoCloseable {
                 new InitialSyncStats(), () -> nowNs, EPOCH_NS, Integer.MAX_VALUE, liveFullSync);
     }
 
-    private static void process(CheckpointSender sender, Object job) {
+    private static void process(CheckpointSender sender, SendJob job) {
         try {
             sender.process(job);
         } catch (InterruptedException e) {

@@ -1,33 +1,39 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.backup.BackupMetrics;
 import io.checkpointd.backup.BackupServer;
 import io.checkpointd.backup.FailoverController;
+import io.checkpointd.config.BackupConfig;
+import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.config.DomainConfig;
+import io.checkpointd.config.EpochConfig;
 import io.checkpointd.config.FailureDetectorConfig;
-import io.checkpointd.dirty.DirtyStats;
+import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.disk.EpochWriteLog;
-import io.checkpointd.failure.HeartbeatChannel;
-import io.checkpointd.failure.PeerMonitor;
-import io.checkpointd.net.HeldEgress;
-import io.checkpointd.netbuffer.OutputBuffer;
+import io.checkpointd.driver.Driver;
+import io.checkpointd.driver.GuestAttachment;
+import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.driver.ProtectedDomain;
+import io.checkpointd.launch.LaunchContext;
+import io.checkpointd.netbuffer.HeldEgress;
 import io.checkpointd.replication.Transport;
-import io.checkpointd.replication.wire.FrameCodec;
-import io.checkpointd.replication.wire.Hello;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.testing.TestDomain;
-import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalAddress;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -38,14 +44,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
- * A primary and a backup in one process over a chosen {@link Transport}, built from the real classes:
- * epoch loop, sender, client, net-buffer, backup server, failover controller. The test is the guest and
- * its client: {@link #request(int)} changes a key in guest RAM and sends the reply through net-buffer;
- * {@link #received} is what the client got. Faults come from a {@link FaultInjector} in the primary's
+ * A primary and a backup in one process over a chosen {@link Transport}: the real daemons, each launched
+ * from a {@link LaunchContext} as the command line launches them, with a test driver. The test is the guest
+ * and its client: {@link #request(int)} changes a key in guest RAM and sends the reply through net-buffer;
+ * {@link #received} is what the client got. The test invokes the primary's epoch loop itself (one
+ * checkpoint per call, with its own time); faults come from a {@link FaultInjector} in the primary's
  * pipeline. The backup runs on a fake clock, so a failover happens exactly when the test says.
  */
 final class Cluster implements AutoCloseable {
@@ -73,11 +80,13 @@ final class Cluster implements AutoCloseable {
 
     final Transport transport;
     private final Path dir;
+    private final CheckpointdConfig config;
     private final EventLoopGroup heartbeatLoops = Transport.TCP.newGroup(1);
     private final EventLoopGroup primaryLoops;
     private final DefaultEventLoop egressLoop = new DefaultEventLoop();
     final AtomicLong backupNowNs = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
     private EventLoopGroup backupLoops;
+    private BackupDaemon backupDaemon;
     BackupServer backup;
     BackupMetrics backupMetrics;
     private SocketAddress backupAddress;
@@ -85,21 +94,23 @@ final class Cluster implements AutoCloseable {
     final TestDomain domain;
     final List<Reply> received = new CopyOnWriteArrayList<>();
     final AtomicBoolean primaryDead = new AtomicBoolean();
+    final AtomicBoolean handedOver = new AtomicBoolean();
     final AtomicReference<FaultInjector.Fault> faults = new AtomicReference<>(FaultInjector.Fault.NONE);
-    final CheckpointProgress progress = new CheckpointProgress();
-    final PrimaryMetrics metrics = new PrimaryMetrics(new SimpleMeterRegistry(), DOMAIN);
     private final Map<Long, byte[]> memoryAtEpoch = new ConcurrentHashMap<>();
     private final long[] values = new long[KEYS];
-    private final HeartbeatChannel primaryHeartbeats;
-    private final HeldEgress egress;
-    private final StagingPool pool = new StagingPool(PAGE);
+    private final PrimaryDaemon primary;
     final PrimaryClient client;
-    private final CheckpointSender sender;
     final EpochLoop loop;
     private long primaryNowNs;
+    /**
+     * How far the primary's time moves per epoch-loop call. The loop schedules its next checkpoint an interval
+     * after the real length of the pause, so a step must outlast any pause (a loaded CI host stalls threads).
+     */
+    private static final long STEP_NS = TimeUnit.SECONDS.toNanos(10);
     private final Path diskImage;
     private final FileChannel disk;
-    private final EpochWriteLog diskLog;
+    private EpochWriteLog diskLog; // the primary's, handed to the driver at attach
+    private HeldEgress egress; // the guest's held output, made by the driver at attach
     private final Map<Long, byte[]> diskAtEpoch = new ConcurrentHashMap<>();
     private long diskRecords;
     private final Map<Long, String> deviceStateAtEpoch = new ConcurrentHashMap<>();
@@ -110,50 +121,82 @@ final class Cluster implements AutoCloseable {
         this.transport = transport;
         this.dir = dir;
         this.primaryLoops = transport.newGroup(2);
+        CheckpointdConfig defaults = CheckpointdConfig.defaults();
+        config = defaults.withDomain(new DomainConfig(DOMAIN, TestDriver.NAME))
+                .withEpoch(new EpochConfig(1, 4, EpochConfig.LIVE))
+                .withReplication(defaults.replication().withBatchPages(8).withMaxFrameBytes(4 << 20)
+                        .withConnectTimeoutNs(TimeUnit.SECONDS.toNanos(5)))
+                .withFailureDetector(DETECTION);
         startBackup(dir.resolve("backup"), transport == Transport.TCP ? new InetSocketAddress("127.0.0.1", 0)
                 : new LocalAddress("checkpointd-" + UUID.randomUUID()));
         domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
-        OutputBuffer buffer = new OutputBuffer(1 << 20, 10_000, new SimpleMeterRegistry(), Tags.empty());
-        egress = new HeldEgress(egressLoop, buffer, this::deliver, System::nanoTime, true);
-        long token = 0x7e57L;
-        PeerMonitor monitor = new PeerMonitor(DETECTION.suspectAfterNs(), DETECTION.deadAfterNs(),
-                new SimpleMeterRegistry(), Tags.empty());
-        primaryHeartbeats = transport.isSocket() ? HeartbeatChannel.open(heartbeatLoops, "127.0.0.1", 0,
-                DETECTION.heartbeatIntervalNs(), token, System::nanoTime, monitor) : null;
-        Hello hello = new Hello(FrameCodec.PROTOCOL_VERSION, DOMAIN, RAM, PAGE,
-                primaryHeartbeats == null ? 0 : primaryHeartbeats.localPort(), token, "{\"diskBytes\": " + DISK + "}");
         diskImage = dir.resolve("primary.disk");
         disk = FileChannel.open(diskImage, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         disk.write(ByteBuffer.wrap(new byte[1]), DISK - 1);
-        diskLog = new EpochWriteLog(64L << 20, new SimpleMeterRegistry(), Tags.empty());
-        client = new PrimaryClient(primaryLoops, transport, backupAddress, p -> p.addLast(new FaultInjector(faults::get)), hello,
-                progress, egress, metrics, System::nanoTime, TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(5),
-                4 << 20, 64, DETECTION, monitor, primaryHeartbeats);
-        sender = new CheckpointSender(DOMAIN, client, pool, domain.memory(), metrics, 8, true).start();
-        loop = new EpochLoop(domain, client, egress, pool, sender, progress, metrics, new DirtyStats(),
-                new InitialSyncStats(), () -> primaryNowNs, 1, 4, true);
-        loop.attachDisk(diskLog);
-        sender.attachDisk(diskImage, DISK);
-        client.start();
+        primary = PrimaryDaemon.launch(new LaunchContext().config(config).driver(new TestDriver())
+                .transport(transport).backupAddress(backupAddress).ioLoops(primaryLoops)
+                .replicationPipeline(p -> p.addLast(new FaultInjector(faults::get)))
+                .invokeEpochs(true).onHandedOver(() -> handedOver.set(true)));
+        client = primary.client();
+        loop = primary.epochLoop();
+    }
+
+    /** The guest's driver: this test's domain, disk and client on the primary; a recorder on the backup. */
+    private final class TestDriver implements Driver {
+        static final String NAME = "test";
+
+        @Override
+        public String name() {
+            return NAME;
+        }
+
+        @Override
+        public boolean mirrorsDisk() {
+            return true;
+        }
+
+        @Override
+        public GuestAttachment attach(Attach attach) {
+            diskLog = attach.diskLog();
+            egress = new HeldEgress(egressLoop, attach.outputBuffer(), Cluster.this::deliver,
+                    attach.clock()::nanoTime, true);
+            GuestSpec spec = new GuestSpec(NAME, RAM, PAGE, DISK, "");
+            return new GuestAttachment() {
+                @Override public ProtectedDomain domain() { return domain; }
+                @Override public DirtyTracker tracker() { return domain.dirtyTracker(); }
+                @Override public HeldEgress egress() { return egress; }
+                @Override public GuestSpec guest() { return spec; }
+                @Override public Path diskImage() { return diskImage; }
+                @Override public String summary() { return "test guest"; }
+                @Override public void close() { egress.close(); }
+            };
+        }
+
+        @Override
+        public GuestRestorer restorer(EventLoop guestNetwork, MeterRegistry registry) {
+            return (domainName, guest, replica, deviceState, image, ramInPlace) -> {
+                restored.add(new Restored(Files.readAllBytes(replica), new String(deviceState, StandardCharsets.US_ASCII),
+                        image == null ? null : Files.readAllBytes(image)));
+                return () -> { };
+            };
+        }
     }
 
     void startBackup(Path backupDir, SocketAddress address) {
         backupLoops = transport.newGroup(1);
-        backupMetrics = new BackupMetrics(new SimpleMeterRegistry());
-        FailoverController.Restorer restorer = (domainName, description, replica, deviceState, diskImage, ramInPlace) -> {
-            restored.add(new Restored(Files.readAllBytes(replica), new String(deviceState, StandardCharsets.US_ASCII),
-                    diskImage == null ? null : Files.readAllBytes(diskImage)));
-            return () -> { };
-        };
-        backup = new BackupServer(backupDir, backupMetrics, 1 << 20, DETECTION, restorer, new SimpleMeterRegistry(),
-                backupNowNs::get);
-        backupAddress = backup.start(backupLoops, heartbeatLoops, transport, address, 4 << 20, 1024);
+        backupDaemon = BackupDaemon.launch(new LaunchContext()
+                .config(config.withBackup(new BackupConfig(backupDir))).driver(new TestDriver())
+                .clock(backupNowNs::get).transport(transport).listenAddress(address)
+                .ioLoops(backupLoops).heartbeatLoops(heartbeatLoops));
+        backup = backupDaemon.server();
+        backupMetrics = backupDaemon.metrics();
+        backupAddress = backupDaemon.address();
     }
 
     /** The backup's host dies: its loops and sockets go away at once. */
     void crashBackup() {
         backupLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-        backup.close();
+        backupDaemon.close();
     }
 
     /** A new backup, empty, at the same address (the primary keeps reconnecting there). */
@@ -226,7 +269,7 @@ final class Cluster implements AutoCloseable {
         long epoch = loop.nextEpoch();
         memoryAtEpoch.put(epoch, domain.snapshot());
         diskAtEpoch.put(epoch, diskNow());
-        primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+        primaryNowNs += STEP_NS;
         if (loop.doWork(primaryNowNs) != 1) {
             throw new AssertionError("no checkpoint was taken");
         }
@@ -239,7 +282,7 @@ final class Cluster implements AutoCloseable {
         }
         deviceStateAtEpoch.put(epoch, "device-state-" + (++captures));
         while (loop.preCopying()) {
-            primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+            primaryNowNs += STEP_NS;
             if (loop.doWork(primaryNowNs) == 0) {
                 Thread.sleep(1);
             }
@@ -252,7 +295,7 @@ final class Cluster implements AutoCloseable {
      * rounds; returns its epoch. The memory recorded for it is the memory at its final pause.
      */
     long fullSyncLive(java.util.SplittableRandom random) throws InterruptedException {
-        primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+        primaryNowNs += STEP_NS;
         if (loop.doWork(primaryNowNs) != 1 || !loop.preCopying()) {
             throw new AssertionError("no pre-copy started");
         }
@@ -266,7 +309,7 @@ final class Cluster implements AutoCloseable {
             }
             memoryAtEpoch.put(epoch, domain.snapshot());
             diskAtEpoch.put(epoch, diskNow());
-            primaryNowNs += TimeUnit.MILLISECONDS.toNanos(1);
+            primaryNowNs += STEP_NS;
             if (loop.doWork(primaryNowNs) == 0) {
                 Thread.sleep(1);
             }
@@ -284,7 +327,7 @@ final class Cluster implements AutoCloseable {
     }
 
     void awaitAck(long epoch) throws InterruptedException {
-        await(() -> progress.lastAckedEpoch() >= epoch, "ACK of epoch " + epoch);
+        await(() -> primary.progress().lastAckedEpoch() >= epoch, "ACK of epoch " + epoch);
     }
 
     /** Waits until net-buffer has handed out everything released so far. */
@@ -292,14 +335,13 @@ final class Cluster implements AutoCloseable {
         egressLoop.submit(() -> { }).get(10, TimeUnit.SECONDS);
     }
 
-    /** The primary's host dies: nothing more leaves it (no GOODBYE, no output, no heartbeats). */
+    /**
+     * The primary's host dies: nothing more leaves it (no GOODBYE, no output, no heartbeats: its replication
+     * and heartbeat channels run on the loops that stop here).
+     */
     void killPrimary() {
         primaryDead.set(true);
         primaryLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-        if (primaryHeartbeats != null) {
-            primaryHeartbeats.close();
-        }
-        sender.close();
     }
 
     /** Lets the backup's clock run past the dead-after time and checks for failover. */
@@ -325,17 +367,16 @@ final class Cluster implements AutoCloseable {
         if (!primaryDead.get()) {
             killPrimary();
         }
+        primary.close();
         backupLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        backupDaemon.close();
         heartbeatLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
         egressLoop.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-        backup.close();
-        diskLog.close();
         try {
             disk.close();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        pool.close();
         domain.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,8 +8,8 @@ import io.checkpointd.config.PreCopyConfig;
 import io.checkpointd.dirty.DirtyPageSet;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.dirty.DirtyTracker;
-import io.checkpointd.domain.GuestMemory;
-import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.driver.GuestMemory;
+import io.checkpointd.driver.ProtectedDomain;
 import io.checkpointd.testing.TestDomain;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;

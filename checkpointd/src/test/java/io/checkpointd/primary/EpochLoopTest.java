@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.dirty.DirtyStats;

@@ -1,5 +1,6 @@
 package io.checkpointd.primary;
 
+import io.checkpointd.netbuffer.OutputCommit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.backup.BackupMetrics;
@@ -10,8 +11,11 @@ import io.checkpointd.failure.PeerMonitor;
 import io.micrometer.core.instrument.Tags;
 import io.checkpointd.dirty.DirtyStats;
 import io.checkpointd.replication.wire.FrameCodec;
+import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.testing.TestDomain;
+import io.checkpointd.replication.Transport;
+import io.checkpointd.util.AgentRunner;
 import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -53,16 +57,17 @@ class ReplicationOverTcpTest {
             @Override public void releaseAll() { output.add("releaseAll"); }
         };
         try {
-            InetSocketAddress address = backup.start(group, heartbeatGroup, new HostPort("127.0.0.1", 0), 4 << 20, 64);
+            InetSocketAddress address = (InetSocketAddress) backup.start(group, heartbeatGroup, Transport.TCP,
+                    new InetSocketAddress("127.0.0.1", 0), 4 << 20, 64);
             CheckpointProgress progress = new CheckpointProgress();
             PrimaryMetrics metrics = new PrimaryMetrics(new SimpleMeterRegistry(), "test");
             PrimaryClient client = new PrimaryClient(group, new HostPort("127.0.0.1", address.getPort()),
-                    new Hello(FrameCodec.PROTOCOL_VERSION, "test", RAM, PAGE), progress, commit, metrics,
+                    new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")), progress, commit, metrics,
                     NanoClock.SYSTEM, TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.SECONDS.toNanos(5), 4 << 20, 64,
                     FailureDetectorConfig.defaults(), new PeerMonitor(300_000_000L, 1_000_000_000L,
                             new SimpleMeterRegistry(), Tags.empty()), null);
-            CheckpointSender sender = new CheckpointSender("test", client, pool, domain.memory(), metrics, 64, true)
-                    .start();
+            CheckpointSender sender = new CheckpointSender("test", client, pool, domain.memory(), metrics, 64, true);
+            AgentRunner senderRunner = sender.start(NanoClock.SYSTEM, failure -> { });
             long[] now = {0};
             EpochLoop loop = new EpochLoop(domain, client, commit, pool, sender, progress, metrics,
                     new DirtyStats(), new InitialSyncStats(), () -> now[0], 1, 4, false);
@@ -85,7 +90,7 @@ class ReplicationOverTcpTest {
             }
             assertThat(backupMetrics.committed()).isEqualTo(8);
             assertThat(metrics.bytesWire()).isLessThan(metrics.bytesRaw()).isPositive();
-            sender.close();
+            senderRunner.close();
             client.close();
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

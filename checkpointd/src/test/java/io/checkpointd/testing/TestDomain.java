@@ -2,8 +2,8 @@ package io.checkpointd.testing;
 
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.ExactTracker;
-import io.checkpointd.domain.GuestMemory;
-import io.checkpointd.domain.ProtectedDomain;
+import io.checkpointd.driver.GuestMemory;
+import io.checkpointd.driver.ProtectedDomain;
 import io.checkpointd.util.MappedFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -27,12 +27,15 @@ import java.util.zip.CRC32C;
  * A boolean is one byte, 0 or 1. Counts and sizes are never negative.
  * <pre>
  * HELLO (1)
- *  0                 4          12              16              20             28
- *  +-----------------+----------+---------------+---------------+--------------+---------------------+-------------
- *  | protocolVersion | ramBytes | pageSizeBytes | heartbeatPort | sessionToken | domainName (string) | description
- *  | int32           | int64    | int32         | int32 0..65535| int64        |                     | (long string)
- *  +-----------------+----------+---------------+---------------+--------------+---------------------+-------------
+ *  0                 4          12              16              20             28          36
+ *  +-----------------+----------+---------------+---------------+--------------+-----------+--------------------
+ *  | protocolVersion | ramBytes | pageSizeBytes | heartbeatPort | sessionToken | diskBytes | domainName (string)
+ *  | int32           | int64    | int32         | int32 0..65535| int64        | int64     |
+ *  +-----------------+----------+---------------+---------------+--------------+-----------+--------------------
+ *  then driver (string), then description (long string): the {@link GuestSpec} with the sizes above
  *  a long string is an int32 byte count, at most MAX_DESCRIPTION_BYTES, then UTF-8; it ends the payload
+ *  Only protocolVersion is read of a HELLO whose version differs (see {@link Hello}), so that a peer of
+ *  another version gets a refusal that says so; the rest of its payload is not parsed.
  *
  * HELLO_ACK (2), header epoch = lastCommittedEpoch
  *  0                 4               8
@@ -90,9 +93,10 @@ public final class FrameCodec {
 
     /**
      * Sent in {@link Hello} and {@link HelloAck}; a peer speaking another version is refused. Version 2 added
-     * STANDBY.
+     * STANDBY; version 3 made HELLO's guest typed ({@link GuestSpec}: driver, sizes, the driver's description).
+     * HELLO_ACK's layout has not changed since version 1, so a peer of any version reads why it was refused.
      */
-    public static final int PROTOCOL_VERSION = 2;
+    public static final int PROTOCOL_VERSION = 3;
 
     public static final int LENGTH_OFFSET = 0;
     public static final int LENGTH_BYTES = 4;
@@ -129,12 +133,15 @@ public final class FrameCodec {
     public static final int HELLO_PAGE_SIZE_OFFSET = 12;
     public static final int HELLO_HEARTBEAT_PORT_OFFSET = 16;
     public static final int HELLO_SESSION_TOKEN_OFFSET = 20;
-    public static final int HELLO_DOMAIN_NAME_OFFSET = 28;
+    public static final int HELLO_DISK_BYTES_OFFSET = 28;
+    public static final int HELLO_DOMAIN_NAME_OFFSET = 36;
+    /** What every protocol version's HELLO starts with: the version. */
+    public static final int HELLO_VERSION_BYTES = 4;
     public static final int LONG_STRING_LENGTH_BYTES = 4;
     /** Bound on HELLO's description (a libvirt domain XML is a few KiB). */
     public static final int MAX_DESCRIPTION_BYTES = 1 << 20;
-    /** HELLO payload with an empty domain name and description. */
-    public static final int HELLO_MIN_PAYLOAD_BYTES = HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES
+    /** HELLO payload of this version with an empty domain name, driver and description. */
+    public static final int HELLO_MIN_PAYLOAD_BYTES = HELLO_DOMAIN_NAME_OFFSET + 2 * STRING_LENGTH_BYTES
             + LONG_STRING_LENGTH_BYTES;
     public static final int MAX_PORT = 65_535;
 

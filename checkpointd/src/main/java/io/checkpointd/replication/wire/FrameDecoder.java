@@ -141,7 +141,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         int min;
         int max;
         switch (type) {
-            case TYPE_HELLO -> { min = HELLO_MIN_PAYLOAD_BYTES; max = min + MAX_STRING_BYTES + MAX_DESCRIPTION_BYTES; }
+            case TYPE_HELLO -> { // the rest is checked once the version is known (PayloadReader)
+                min = HELLO_VERSION_BYTES;
+                max = HELLO_MIN_PAYLOAD_BYTES + 2 * MAX_STRING_BYTES + MAX_DESCRIPTION_BYTES;
+            }
             case TYPE_HELLO_ACK -> { min = HELLO_ACK_MIN_PAYLOAD_BYTES; max = min + MAX_STRING_BYTES; }
             case TYPE_CKPT_BEGIN -> { min = CKPT_BEGIN_PAYLOAD_BYTES; max = min; }
             case TYPE_PAGES -> { min = PAGES_MIN_PAYLOAD_BYTES; max = Integer.MAX_VALUE; }

@@ -63,26 +63,40 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
                 buf.setLong(HEADER_BYTES + DISK_WRITE_LENGTH_OFFSET, w.lengthBytes());
                 yield withData(alloc, buf, w.data());
             }
+            case Hello h when h.guest() == null -> {
+                // Another version's HELLO as decoded (see Hello): its version is all there is of it.
+                ByteBuf buf = header(alloc, frame, HELLO_VERSION_BYTES, null);
+                buf.setInt(HEADER_BYTES + HELLO_PROTOCOL_VERSION_OFFSET, h.protocolVersion());
+                yield withCrc(buf, null);
+            }
             case Hello h -> {
+                GuestSpec guest = h.guest();
                 byte[] name = utf8(frame, "domainName", h.domainName());
-                byte[] description = h.description().getBytes(StandardCharsets.UTF_8);
+                byte[] driver = utf8(frame, "driver", guest.driver());
+                byte[] description = guest.description().getBytes(StandardCharsets.UTF_8);
                 if (description.length > MAX_DESCRIPTION_BYTES) {
                     throw invalid(frame, "description is " + description.length + " bytes of UTF-8, over the limit of "
                             + MAX_DESCRIPTION_BYTES);
                 }
-                requireNonNegative(frame, "ramBytes", h.ramBytes());
-                requireNonNegative(frame, "pageSizeBytes", h.pageSizeBytes());
+                requireNonNegative(frame, "ramBytes", guest.ramBytes());
+                requireNonNegative(frame, "pageSizeBytes", guest.pageSizeBytes());
+                requireNonNegative(frame, "diskBytes", guest.diskBytes());
                 requirePort(frame, h.heartbeatPort());
-                ByteBuf buf = header(alloc, frame, HELLO_MIN_PAYLOAD_BYTES + name.length + description.length, null);
+                ByteBuf buf = header(alloc, frame,
+                        HELLO_MIN_PAYLOAD_BYTES + name.length + driver.length + description.length, null);
                 buf.setInt(HEADER_BYTES + HELLO_PROTOCOL_VERSION_OFFSET, h.protocolVersion());
-                buf.setLong(HEADER_BYTES + HELLO_RAM_BYTES_OFFSET, h.ramBytes());
-                buf.setInt(HEADER_BYTES + HELLO_PAGE_SIZE_OFFSET, h.pageSizeBytes());
+                buf.setLong(HEADER_BYTES + HELLO_RAM_BYTES_OFFSET, guest.ramBytes());
+                buf.setInt(HEADER_BYTES + HELLO_PAGE_SIZE_OFFSET, guest.pageSizeBytes());
                 buf.setInt(HEADER_BYTES + HELLO_HEARTBEAT_PORT_OFFSET, h.heartbeatPort());
                 buf.setLong(HEADER_BYTES + HELLO_SESSION_TOKEN_OFFSET, h.sessionToken());
-                setString(buf, HEADER_BYTES + HELLO_DOMAIN_NAME_OFFSET, name);
-                int descriptionAt = HEADER_BYTES + HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES + name.length;
-                buf.setInt(descriptionAt, description.length);
-                buf.setBytes(descriptionAt + LONG_STRING_LENGTH_BYTES, description);
+                buf.setLong(HEADER_BYTES + HELLO_DISK_BYTES_OFFSET, guest.diskBytes());
+                int at = HEADER_BYTES + HELLO_DOMAIN_NAME_OFFSET;
+                setString(buf, at, name);
+                at += STRING_LENGTH_BYTES + name.length;
+                setString(buf, at, driver);
+                at += STRING_LENGTH_BYTES + driver.length;
+                buf.setInt(at, description.length);
+                buf.setBytes(at + LONG_STRING_LENGTH_BYTES, description);
                 yield withCrc(buf, null);
             }
             case HelloAck a -> {

@@ -103,23 +103,25 @@ final class PayloadReader {
     }
 
     private Hello hello() {
-        int nameLength = buf.getUnsignedShort(start + HELLO_DOMAIN_NAME_OFFSET);
-        if (nameLength > MAX_STRING_BYTES) {
-            throw corrupt("domainName length " + nameLength + " exceeds the limit of " + MAX_STRING_BYTES);
+        int version = buf.getInt(start + HELLO_PROTOCOL_VERSION_OFFSET);
+        if (version != PROTOCOL_VERSION) {
+            return new Hello(version, "", 0, 0, null); // refused by the backup, with its version named
         }
-        int descriptionAt = HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES + nameLength;
-        if (descriptionAt + LONG_STRING_LENGTH_BYTES > payloadBytes) {
-            throw corrupt("domainName length " + nameLength + " does not fit the payload");
+        if (payloadBytes < HELLO_MIN_PAYLOAD_BYTES) {
+            throw corrupt("payload length " + payloadBytes + " is below the minimum of " + HELLO_MIN_PAYLOAD_BYTES);
         }
-        String name = utf8("domainName", HELLO_DOMAIN_NAME_OFFSET + STRING_LENGTH_BYTES, nameLength);
-        return new Hello(
-                buf.getInt(start + HELLO_PROTOCOL_VERSION_OFFSET),
-                name,
+        int nameAt = HELLO_DOMAIN_NAME_OFFSET;
+        int driverAt = innerStringEnd("domainName", nameAt);
+        int descriptionAt = innerStringEnd("driver", driverAt);
+        String name = utf8("domainName", nameAt + STRING_LENGTH_BYTES, driverAt - nameAt - STRING_LENGTH_BYTES);
+        String driver = utf8("driver", driverAt + STRING_LENGTH_BYTES, descriptionAt - driverAt - STRING_LENGTH_BYTES);
+        GuestSpec guest = new GuestSpec(driver,
                 nonNegative("ramBytes", buf.getLong(start + HELLO_RAM_BYTES_OFFSET)),
                 (int) nonNegative("pageSizeBytes", buf.getInt(start + HELLO_PAGE_SIZE_OFFSET)),
-                port(buf.getInt(start + HELLO_HEARTBEAT_PORT_OFFSET)),
-                buf.getLong(start + HELLO_SESSION_TOKEN_OFFSET),
+                nonNegative("diskBytes", buf.getLong(start + HELLO_DISK_BYTES_OFFSET)),
                 longString("description", descriptionAt, MAX_DESCRIPTION_BYTES));
+        return new Hello(version, name, port(buf.getInt(start + HELLO_HEARTBEAT_PORT_OFFSET)),
+                buf.getLong(start + HELLO_SESSION_TOKEN_OFFSET), guest);
     }
 
     private DiskWrite diskWrite() {
@@ -148,6 +150,22 @@ final class PayloadReader {
     private String string(String field, int offset) {
         int lengthBytes = buf.getUnsignedShort(start + offset);
         return endingString(field, offset, STRING_LENGTH_BYTES, lengthBytes, MAX_STRING_BYTES);
+    }
+
+    /**
+     * Checks a string with a uint16 length at {@code offset} that others follow (at least a long string's
+     * length); returns where the next field starts.
+     */
+    private int innerStringEnd(String field, int offset) {
+        int lengthBytes = buf.getUnsignedShort(start + offset);
+        if (lengthBytes > MAX_STRING_BYTES) {
+            throw corrupt(field + " length " + lengthBytes + " exceeds the limit of " + MAX_STRING_BYTES);
+        }
+        int end = offset + STRING_LENGTH_BYTES + lengthBytes;
+        if (end + LONG_STRING_LENGTH_BYTES > payloadBytes) {
+            throw corrupt(field + " length " + lengthBytes + " does not leave room for the fields after it");
+        }
+        return end;
     }
 
     /** A string with an int32 length at {@code offset}, which must end the payload exactly. */

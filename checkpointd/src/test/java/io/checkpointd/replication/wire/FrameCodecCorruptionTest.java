@@ -113,6 +113,7 @@ class FrameCodecCorruptionTest {
     /** Frames with a correct CRC and one bad field each, with the message that must name it. */
     static Stream<Arguments> malformedFrames() {
         byte[] name = "vm-1".getBytes(StandardCharsets.UTF_8);
+        byte[] sim = "sim".getBytes(StandardCharsets.UTF_8);
         return Stream.of(
                 argumentSet("unknown type", rawFrame(13, 5, new byte[0]),
                         "frame type 13 (epoch 5) is unknown"),
@@ -168,23 +169,29 @@ class FrameCodecCorruptionTest {
                 argumentSet("negative heartbeat sequence", rawFrame(TYPE_HEARTBEAT, 0, payload(-1L, 2L, 3L)),
                         "HEARTBEAT frame (epoch 0): sequence -1 is negative"),
                 argumentSet("negative ramBytes",
-                        rawFrame(TYPE_HELLO, 0, payload(1, -1L, 4096, 0, 0L, (short) 4, name, 0)),
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, -1L, 4096, 0, 0L, 0L, (short) 4, name, (short) 3, sim, 0)),
                         "HELLO frame (epoch 0): ramBytes -1 is negative"),
                 argumentSet("HELLO heartbeat port out of range",
-                        rawFrame(TYPE_HELLO, 0, payload(1, 1L << 30, 4096, 70_000, 0L, (short) 4, name, 0)),
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30, 4096, 70_000, 0L, 0L, (short) 4, name, (short) 3, sim, 0)),
                         "HELLO frame (epoch 0): heartbeatPort 70000 is not a port (0..65535)"),
                 argumentSet("HELLO description length negative",
-                        rawFrame(TYPE_HELLO, 0, payload(1, 1L << 30, 4096, 0, 0L, (short) 4, name, -1)),
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30, 4096, 0, 0L, 0L, (short) 4, name, (short) 3, sim, -1)),
                         "HELLO frame (epoch 0): description length -1 is negative"),
                 argumentSet("string length over the limit",
                         rawFrame(TYPE_HELLO_ACK, 7, payload(1, 0, (short) 2000, name)),
                         "HELLO_ACK frame (epoch 7): rejection length 2000 exceeds the limit of 1024"),
                 argumentSet("string not fitting the payload",
-                        rawFrame(TYPE_HELLO, 0, payload(1, 1L << 30, 4096, 0, 0L, (short) 10, name, 0)),
-                        "HELLO frame (epoch 0): domainName length 10 does not fit the payload"),
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30, 4096, 0, 0L, 0L, (short) 10, name, (short) 3, sim, 0)),
+                        "HELLO frame (epoch 0): domainName length 10 does not leave room for the fields after it"),
                 argumentSet("bytes after the string",
-                        rawFrame(TYPE_HELLO, 0, payload(1, 1L << 30, 4096, 0, 0L, (short) 4, name, 0, (short) 0)),
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30, 4096, 0, 0L, 0L, (short) 4, name, (short) 3, sim, 0, (short) 0)),
                         "HELLO frame (epoch 0): 2 trailing bytes after description"),
+                argumentSet("negative diskBytes",
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30, 4096, 0, 0L, -5L, (short) 4, name, (short) 3, sim, 0)),
+                        "HELLO frame (epoch 0): diskBytes -5 is negative"),
+                argumentSet("HELLO of this version too short for its fields",
+                        rawFrame(TYPE_HELLO, 0, payload(PROTOCOL_VERSION, 1L << 30)),
+                        "HELLO frame (epoch 0): payload length 12 is below the minimum of 44"),
                 argumentSet("string not UTF-8",
                         rawFrame(TYPE_HELLO_ACK, 7, payload(1, 0, (short) 2, new byte[] {(byte) 0xc0, (byte) 0x80})),
                         "HELLO_ACK frame (epoch 7): rejection is not valid UTF-8"));

@@ -185,8 +185,12 @@ class FrameCodecTest {
         assertThat(data.refCnt()).isZero();
 
         assertEncodeFails(new Ack(-1), "ACK frame (epoch -1): epoch is negative");
-        assertEncodeFails(new Hello(PROTOCOL_VERSION, "x".repeat(MAX_STRING_BYTES + 1), 1 << 20, 4096),
+        assertEncodeFails(new Hello("x".repeat(MAX_STRING_BYTES + 1), new GuestSpec("test", 1 << 20, 4096, 0, "")),
                 "HELLO frame (epoch 0): domainName is 1025 bytes of UTF-8, over the limit of 1024");
+        assertEncodeFails(new Hello("pbx", new GuestSpec("sim", 1 << 20, 4096, -1, "")),
+                "HELLO frame (epoch 0): diskBytes -1 is negative");
+        assertEncodeFails(new Hello("pbx", new GuestSpec("x".repeat(MAX_STRING_BYTES + 1), 1 << 20, 4096, 0, "")),
+                "HELLO frame (epoch 0): driver is 1025 bytes of UTF-8, over the limit of 1024");
         assertEncodeFails(new CheckpointEnd(4, -2, 0, 0), "CKPT_END frame (epoch 4): pageCount -2 is negative");
         assertEncodeFails(new Heartbeat(-1, 0, 0), "HEARTBEAT frame (epoch 0): sequence -1 is negative");
     }
@@ -202,13 +206,13 @@ class FrameCodecTest {
     @Test
     void stringsOfExactlyTheLimitRoundTrip() {
         String name = "é".repeat(MAX_STRING_BYTES / 2); // two UTF-8 bytes each
-        byte[] stream = encode(new Hello(PROTOCOL_VERSION, name, 1 << 20, 4096),
+        byte[] stream = encode(new Hello(name, new GuestSpec("test", 1 << 20, 4096, 0, "")),
                 new HelloAck(PROTOCOL_VERSION, 3, name));
         EmbeddedChannel decoder = decoderChannel();
         decoder.writeInbound(wire.wire(stream));
 
         assertThat(wire.readFrames(decoder)).containsExactly(
-                new Hello(PROTOCOL_VERSION, name, 1 << 20, 4096), new HelloAck(PROTOCOL_VERSION, 3, name));
+                new Hello(name, new GuestSpec("test", 1 << 20, 4096, 0, "")), new HelloAck(PROTOCOL_VERSION, 3, name));
         assertThat(decoder.finish()).isFalse();
     }
 

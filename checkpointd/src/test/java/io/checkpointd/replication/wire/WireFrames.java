@@ -35,10 +35,11 @@ final class WireFrames {
      */
     static List<Frame> everyType() {
         return List.of(
-                new Hello(PROTOCOL_VERSION, "vm-ßé-1", 4L << 30, 4096),
+                new Hello("vm-ßé-1", new GuestSpec("test", 4L << 30, 4096, 0, "")),
                 new HelloAck(PROTOCOL_VERSION, 41, ""),
-                new Hello(PROTOCOL_VERSION, "pbx", 1L << 30, 4096, 7411, 0x5eed_cafe_f00dL,
-                        "<domain type='kvm'><name>pbx</name><memory unit='MiB'>1024</memory></domain>"),
+                new Hello(PROTOCOL_VERSION, "pbx", 7411, 0x5eed_cafe_f00dL, new GuestSpec("libvirt", 1L << 30, 4096,
+                        8L << 30, "<domain type='kvm'><name>pbx</name><memory unit='MiB'>1024</memory></domain>")),
+                new Hello(PROTOCOL_VERSION - 1, "", 0, 0, null),
                 new HelloAck(PROTOCOL_VERSION, 0, "", 65_535),
                 new Goodbye(),
                 new Handover(),

@@ -1,8 +1,7 @@
-package io.checkpointd.net;
+package io.checkpointd.netbuffer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.checkpointd.netbuffer.OutputBuffer;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;

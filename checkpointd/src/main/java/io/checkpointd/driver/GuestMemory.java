@@ -1,4 +1,4 @@
-package io.checkpointd.domain;
+package io.checkpointd.driver;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

@@ -1,11 +1,9 @@
-package io.checkpointd.net;
+package io.checkpointd.netbuffer;
 
-import io.checkpointd.netbuffer.OutputBuffer;
-import io.checkpointd.primary.OutputCommit;
-import io.checkpointd.util.NanoClock;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The guest's egress path with output commit: frames the guest transmits, barriers from the epoch loop and
@@ -15,22 +13,23 @@ import java.util.function.Consumer;
  *
  * <p>Until the first barrier (no backup yet) and after {@link #releaseAll()} (backup lost), frames pass
  * straight through: the guest runs unprotected rather than going silent. With {@code outputCommit} off,
- * nothing is ever held: the unprotected baseline for experiments.
+ * nothing is ever held: the unprotected baseline for experiments. Times (how long a frame was held) come
+ * from {@code nanoClock}, a monotonic clock the owner passes in, so a test can drive it.
  */
 public final class HeldEgress implements OutputCommit, AutoCloseable {
     private final EventLoop loop;
     private final OutputBuffer buffer;
     private final Consumer<ByteBuf> wire;
-    private final NanoClock clock;
+    private final LongSupplier nanoClock;
     private final boolean outputCommit;
     private boolean holding;
 
-    public HeldEgress(EventLoop loop, OutputBuffer buffer, Consumer<ByteBuf> wire, NanoClock clock,
+    public HeldEgress(EventLoop loop, OutputBuffer buffer, Consumer<ByteBuf> wire, LongSupplier nanoClock,
                       boolean outputCommit) {
         this.loop = loop;
         this.buffer = buffer;
         this.wire = wire;
-        this.clock = clock;
+        this.nanoClock = nanoClock;
         this.outputCommit = outputCommit;
     }
 
@@ -38,7 +37,7 @@ public final class HeldEgress implements OutputCommit, AutoCloseable {
     public void transmit(ByteBuf frame) {
         loop.execute(() -> {
             if (holding) {
-                buffer.add(frame, clock.nanoTime());
+                buffer.add(frame, nanoClock.getAsLong());
             } else {
                 wire.accept(frame);
             }
@@ -55,13 +54,13 @@ public final class HeldEgress implements OutputCommit, AutoCloseable {
 
     @Override
     public void release(long epoch) {
-        loop.execute(() -> buffer.releaseUpTo(epoch, clock.nanoTime(), wire));
+        loop.execute(() -> buffer.releaseUpTo(epoch, nanoClock.getAsLong(), wire));
     }
 
     @Override
     public void releaseAll() {
         loop.execute(() -> {
-            buffer.releaseAll(clock.nanoTime(), wire);
+            buffer.releaseAll(nanoClock.getAsLong(), wire);
             holding = false;
         });
     }

@@ -1,4 +1,4 @@
-package io.checkpointd.primary;
+package io.checkpointd.netbuffer;
 
 /** What the primary asks of net-buffer: close an epoch's output, release it on ACK, or give up holding. */
 public interface OutputCommit {

@@ -1,20 +1,15 @@
-package io.checkpointd.primary;
+package io.checkpointd.sim;
 
 import io.checkpointd.config.CheckpointdConfig;
+import io.checkpointd.driver.Driver;
+import io.checkpointd.driver.GuestAttachment;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.dirty.TrackerChoice;
 import io.checkpointd.dirty.TrackerOffer;
 import io.checkpointd.dirty.TrackingMode;
-import io.checkpointd.disk.EpochWriteLog;
-import io.checkpointd.domain.ProtectedDomain;
-import io.checkpointd.net.HeldEgress;
-import io.checkpointd.netbuffer.OutputBuffer;
-import io.checkpointd.sim.SimDescription;
-import io.checkpointd.sim.SimDisk;
-import io.checkpointd.sim.SimGuest;
-import io.checkpointd.sim.SimNetwork;
-import io.checkpointd.util.NanoClock;
-import io.netty.channel.EventLoop;
+import io.checkpointd.driver.ProtectedDomain;
+import io.checkpointd.netbuffer.HeldEgress;
+import io.checkpointd.replication.wire.GuestSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -22,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The sim driver's guest: an in-process guest on a UDP socket, with its RAM and disk files in a run dir. */
-public final class SimAttachment implements GuestAttachment {
+final class SimAttachment implements GuestAttachment {
     private static final Logger LOG = LoggerFactory.getLogger(SimAttachment.class);
 
     private final SimNetwork network;
@@ -31,18 +26,16 @@ public final class SimAttachment implements GuestAttachment {
     private final DirtyTracker tracker;
     private final InetSocketAddress serviceAddress;
     private final Path diskImage;
-    private final long diskBytes;
-    private final String description;
+    private final GuestSpec spec;
 
-    private SimAttachment(CheckpointdConfig config, Path runDir, EventLoop loop, OutputBuffer outputBuffer,
-                          NanoClock clock, EpochWriteLog diskLog) throws IOException {
-        String domain = config.domain().name();
-        network = new SimNetwork(loop);
-        egress = new HeldEgress(network.loop(), outputBuffer, network::sendReleased, clock,
+    private SimAttachment(CheckpointdConfig config, Path runDir, Driver.Attach attach) throws IOException {
+        String domain = attach.domain();
+        network = new SimNetwork(attach.loop());
+        egress = new HeldEgress(network.loop(), attach.outputBuffer(), network::sendReleased, attach.clock()::nanoTime,
                 config.netBuffer().outputCommit());
-        diskBytes = diskLog == null ? 0 : config.sim().diskBytes();
-        diskImage = diskLog == null ? null : runDir.resolve(domain + ".disk");
-        SimDisk disk = diskLog == null ? null : SimDisk.open(diskImage, diskBytes, diskLog);
+        long diskBytes = attach.diskLog() == null ? 0 : config.sim().diskBytes();
+        diskImage = attach.diskLog() == null ? null : runDir.resolve(domain + ".disk");
+        SimDisk disk = attach.diskLog() == null ? null : SimDisk.open(diskImage, diskBytes, attach.diskLog());
         guest = SimGuest.start(domain, config.sim(), runDir.resolve(domain + ".ram"), network, disk);
         try {
             tracker = chooseTracker(config, guest);
@@ -51,14 +44,14 @@ public final class SimAttachment implements GuestAttachment {
             throw e;
         }
         serviceAddress = network.bind("127.0.0.1", config.sim().servicePort(), egress, guest::receive);
-        description = new SimDescription(config.sim(), serviceAddress.getHostString(), serviceAddress.getPort())
-                .toJson();
+        String description = new SimDescription(config.sim(), serviceAddress.getHostString(),
+                serviceAddress.getPort()).toJson();
+        spec = new GuestSpec(SimDriver.NAME, guest.memory().ramBytes(), guest.memory().pageSizeBytes(), diskBytes,
+                description);
     }
 
-    /** @param diskLog where the guest's disk writes go per epoch; null for a guest without a disk */
-    public static SimAttachment start(CheckpointdConfig config, Path runDir, EventLoop loop, OutputBuffer outputBuffer,
-                                      NanoClock clock, EpochWriteLog diskLog) throws IOException {
-        return new SimAttachment(config, runDir, loop, outputBuffer, clock, diskLog);
+    static SimAttachment start(CheckpointdConfig config, Path runDir, Driver.Attach attach) throws IOException {
+        return new SimAttachment(config, runDir, attach);
     }
 
     /**
@@ -79,11 +72,13 @@ public final class SimAttachment implements GuestAttachment {
         }
     }
 
+    @Override
     public InetSocketAddress serviceAddress() {
         return serviceAddress;
     }
 
-    public long ringDrops() {
+    @Override
+    public long guestDrops() {
         return guest.ringDrops();
     }
 
@@ -103,18 +98,13 @@ public final class SimAttachment implements GuestAttachment {
     }
 
     @Override
-    public String description() {
-        return description;
+    public GuestSpec guest() {
+        return spec;
     }
 
     @Override
     public Path diskImage() {
         return diskImage;
-    }
-
-    @Override
-    public long diskBytes() {
-        return diskBytes;
     }
 
     @Override

@@ -1,10 +1,10 @@
-package io.checkpointd.domain;
+package io.checkpointd.driver;
 
 import io.checkpointd.dirty.DirtyTracker;
 
 /**
  * The guest being protected, as the epoch loop sees it. Two drivers implement it: {@code sim} (an
- * in-process guest) and {@code libvirt} (a QEMU domain, see QEMU-RECIPE.md).
+ * in-process guest) and {@code libvirt} (a QEMU domain, see docs/qemu-recipe.md).
  *
  * <p>The shape follows what stock QEMU can do: guest RAM is a shared file both the hypervisor and the
  * daemon map ({@link #memory()}); everything else (CPU registers, device queues, timers) is an opaque
