@@ -184,8 +184,8 @@ public final class LibvirtDomain implements ProtectedDomain {
     }
 
     /**
-     * Asks QEMU to write its device state (no RAM, no ROM blocks: about 105 KB for the test guest, docs/libvirt-notes.md §h) to a file
-     * in the domain's run directory, on tmpfs; QEMU does it on its main loop while the pages are scanned.
+     * Asks QEMU to write its device state (no RAM, no ROM blocks: about 105 KB for the test guest, see
+     * docs/libvirt-notes.md §h) to a file in the domain's run directory, on tmpfs; QEMU does it on its main loop while the pages are scanned.
      * {@code xen-save-devices-state} is the save COLO's checkpoints use: unlike a migration it has no
      * migration state machine, no flush at its end and no postmigrate state for {@code cont} to leave
      * (docs/libvirt-notes.md, "The device state without a migration"). The backup loads it with an
