@@ -9,13 +9,18 @@ import java.util.function.UnaryOperator;
 import picocli.CommandLine.Option;
 
 /** {@code --config FILE}, shared by every command that runs a daemon. Flags given beside it override it. */
-final class ConfigOption {
+public final class ConfigOption {
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "YAML configuration (see conf/checkpointd.yaml). Without it, built-in defaults apply.")
     Path file;
 
+    /** The file given, or null for the built-in defaults. */
+    public Path file() {
+        return file;
+    }
+
     /** The file's config (or the defaults) with {@code overrides} applied, validated again as a whole. */
-    CheckpointdConfig load(UnaryOperator<CheckpointdConfig> overrides) throws ConfigException {
+    public CheckpointdConfig load(UnaryOperator<CheckpointdConfig> overrides) throws ConfigException {
         CheckpointdConfig loaded = ConfigLoader.loadOrDefaults(file);
         return ConfigValidator.validate(overrides.apply(loaded), "command line");
     }

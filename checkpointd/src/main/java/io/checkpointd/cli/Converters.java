@@ -6,12 +6,12 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /** Command-line values with units, parsed by the same rules as the config file. */
-final class Converters {
+public final class Converters {
     private Converters() {
     }
 
     /** "25ms", "1.5s" to nanoseconds. */
-    static final class DurationNs implements ITypeConverter<Long> {
+    public static final class DurationNs implements ITypeConverter<Long> {
         @Override
         public Long convert(String value) {
             try {
@@ -34,7 +34,7 @@ final class Converters {
         }
     }
 
-    static final class Address implements ITypeConverter<HostPort> {
+    public static final class Address implements ITypeConverter<HostPort> {
         @Override
         public HostPort convert(String value) {
             try {

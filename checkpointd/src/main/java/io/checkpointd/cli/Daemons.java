@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** What every daemon command does around its daemon: wait for SIGTERM/SIGINT, close, write the summary. */
-final class Daemons {
+public final class Daemons {
     private static final Logger LOG = LoggerFactory.getLogger(Daemons.class);
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private Daemons() {
     }
@@ -69,7 +69,7 @@ final class Daemons {
     }
 
     /** Writes a file so a reader never sees half of it. */
-    static void writeAtomically(Path file, String text) {
+    public static void writeAtomically(Path file, String text) {
         try {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.writeString(tmp, text);

@@ -8,9 +8,10 @@ import picocli.CommandLine.Command;
         description = {
                 "Continuous checkpointing (Remus-style) high availability for virtual machines.",
                 "Every epoch the primary pauses the guest, copies its dirty pages, resumes it, and ships the",
-                "checkpoint to a backup; guest output is held until the backup has acknowledged it."},
-        subcommands = {DemoCommand.class, ProtectCommand.class, PrimaryCommand.class, BackupCommand.class,
-                StatusCommand.class, ToolsCommand.class, CommandLine.HelpCommand.class})
+                "checkpoint to a backup; guest output is held until the backup has acknowledged it.",
+                "bin/checkpointd also runs 'demo' and 'tools' (kv-client, guest-log, e2e-failover), from bench/."},
+        subcommands = {ProtectCommand.class, PrimaryCommand.class, BackupCommand.class, StatusCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -20,7 +21,7 @@ public final class Main {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            // The qualified name, so a tool's errors read "checkpointd tools kv-client: ...".
+            // The qualified name, so a subcommand's errors read "checkpointd primary: ...".
             commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + messageOf(ex));
             return 1;
         });

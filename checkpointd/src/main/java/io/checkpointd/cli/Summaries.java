@@ -11,7 +11,7 @@ import io.checkpointd.primary.PrimaryMetrics;
 import org.HdrHistogram.Histogram;
 
 /** End-of-run summaries as JSON: what a daemon writes to {@code --summary-file} and the demo merges. */
-final class Summaries {
+public final class Summaries {
     private Summaries() {
     }
 
@@ -63,7 +63,7 @@ final class Summaries {
     }
 
     /** p50, p99 and max of a histogram of nanoseconds, in milliseconds. */
-    static ObjectNode millis(Histogram ns) {
+    public static ObjectNode millis(Histogram ns) {
         ObjectNode o = Daemons.JSON.createObjectNode();
         o.put("p50", round(ns.getValueAtPercentile(50) / 1e6));
         o.put("p99", round(ns.getValueAtPercentile(99) / 1e6));
@@ -72,7 +72,7 @@ final class Summaries {
         return o;
     }
 
-    static double round(double v) {
+    public static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
     }
 }

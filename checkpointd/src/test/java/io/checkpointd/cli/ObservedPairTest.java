@@ -169,7 +169,7 @@ class ObservedPairTest {
     void everyDashboardQueryNamesASeriesTheDaemonsExport() throws Exception {
         Set<String> exported = new TreeSet<>(PrometheusTools.sampleNames(scrape(primaryEndpoint)));
         exported.addAll(PrometheusTools.sampleNames(scrape(backupEndpoint)));
-        List<String> queries = dashboardQueries();
+        List<String> queries = PrometheusTools.dashboardQueries();
         assertThat(queries).as("queries found in the dashboard").hasSizeGreaterThan(20);
         for (String query : queries) {
             List<String> names = METRIC.matcher(query).results().map(MatchResult::group).toList();
@@ -203,15 +203,6 @@ class ObservedPairTest {
             assertThat(run.exitCode()).as("promtool check metrics on %s:\n%s", endpoint.url(), run.output()).isZero();
             assertThat(run.output()).as("promtool's complaints").isBlank();
         }
-    }
-
-    /** Every PromQL expression in the dashboard: panel targets, annotations and the template variable. */
-    static List<String> dashboardQueries() throws Exception {
-        JsonNode dashboard = Daemons.JSON.readTree(PrometheusTools.repoFile("conf/grafana/checkpointd.json").toFile());
-        List<String> queries = new ArrayList<>();
-        dashboard.findValues("expr").forEach(e -> queries.add(e.asText()));
-        dashboard.path("templating").findValues("definition").forEach(e -> queries.add(e.asText()));
-        return queries;
     }
 
     private static String scrape(MetricsServer endpoint) throws Exception {

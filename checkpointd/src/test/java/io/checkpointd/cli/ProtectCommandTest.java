@@ -2,9 +2,10 @@ package io.checkpointd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.checkpointd.demo.HostCommand;
-import io.checkpointd.demo.LibvirtHost;
+import io.checkpointd.testing.HostCommand;
+import io.checkpointd.testing.LibvirtHost;
 import io.checkpointd.testing.PrometheusTools;
+import io.checkpointd.testing.ToolRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,6 +26,10 @@ class ProtectCommandTest {
 
     @TempDir
     static Path dir;
+
+    private static ToolRun run(String... args) {
+        return ToolRun.of(Main.commandLine(), args);
+    }
 
     @BeforeAll
     static void libvirt() throws Exception {
@@ -50,7 +55,7 @@ class ProtectCommandTest {
 
     @Test
     void anUndefinedDomainIsNamed() {
-        ToolRun r = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("no domain '" + name + "' in libvirt at qemu:///system: define it first");
     }
@@ -66,7 +71,7 @@ class ProtectCommandTest {
                   </devices>
                 </domain>
                 """.formatted(name));
-        ToolRun r = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun r = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("domain '" + name + "' cannot be protected:")
                 .contains("RAM is not in a shared file: add <memoryBacking>")
@@ -90,11 +95,11 @@ class ProtectCommandTest {
                   </devices>
                 </domain>
                 """.formatted(name, name));
-        ToolRun noDisk = ToolRun.of("protect", name, "--tap", "cpx0", "--metrics-port", "0");
+        ToolRun noDisk = run("protect", name, "--tap", "cpx0", "--metrics-port", "0");
         assertThat(noDisk.status()).isEqualTo(1);
         assertThat(noDisk.err()).contains("has an NBD disk at /run/checkpointd/" + name + "/disk.sock but "
                 + "libvirt.disk-image is not set");
-        ToolRun noTap = ToolRun.of("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
+        ToolRun noTap = run("protect", name, "--disk-image", dir.resolve("d.raw").toString(), "--metrics-port", "0");
         assertThat(noTap.status()).isEqualTo(1);
         assertThat(noTap.err()).contains("libvirt.tap is not set");
         assertThat(HostCommand.virsh("domstate", name)).contains("shut off");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.checkpointd.config.LibvirtConfig;
-import io.checkpointd.demo.HostCommand;
-import io.checkpointd.demo.LibvirtHost;
+import io.checkpointd.testing.HostCommand;
+import io.checkpointd.testing.LibvirtHost;
 import io.checkpointd.testing.PrometheusTools;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;

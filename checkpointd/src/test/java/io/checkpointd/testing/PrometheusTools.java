@@ -1,5 +1,7 @@
 package io.checkpointd.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.checkpointd.cli.Daemons;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -18,7 +20,8 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * What the observability tests share: the Prometheus binaries of the Debian package {@code prometheus}
- * (skipping, loudly, when they are absent), files of the repository, plain HTTP GETs and free ports.
+ * (skipping, loudly, when they are absent), files of the repository, plain HTTP GETs, free ports and the
+ * dashboard's queries.
  */
 public final class PrometheusTools {
     public static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
@@ -78,6 +81,15 @@ public final class PrometheusTools {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
+    }
+
+    /** Every PromQL expression in the dashboard: panel targets, annotations and the template variable. */
+    public static List<String> dashboardQueries() throws IOException {
+        JsonNode dashboard = Daemons.JSON.readTree(repoFile("conf/grafana/checkpointd.json").toFile());
+        List<String> queries = new ArrayList<>();
+        dashboard.findValues("expr").forEach(e -> queries.add(e.asText()));
+        dashboard.path("templating").findValues("definition").forEach(e -> queries.add(e.asText()));
+        return queries;
     }
 
     /** The names of the samples in a Prometheus text scrape: {@code x_total}, {@code x_seconds_bucket}, ... */
