@@ -39,6 +39,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -94,7 +95,12 @@ final class Cluster implements AutoCloseable {
     final TestDomain domain;
     final List<Reply> received = new CopyOnWriteArrayList<>();
     final AtomicBoolean primaryDead = new AtomicBoolean();
+    /** Set by the daemon once it lost the guest, fenced it and sent HANDOVER (instead of halting the JVM). */
     final AtomicBoolean handedOver = new AtomicBoolean();
+    /** Set when the daemon fences the guest; HANDOVER must come after it. */
+    final AtomicBoolean fenced = new AtomicBoolean();
+    /** Completing it is the guest stopping by itself (a QEMU that exited). */
+    final CompletableFuture<String> guestLost = new CompletableFuture<>();
     final AtomicReference<FaultInjector.Fault> faults = new AtomicReference<>(FaultInjector.Fault.NONE);
     private final Map<Long, byte[]> memoryAtEpoch = new ConcurrentHashMap<>();
     private final long[] values = new long[KEYS];
@@ -168,6 +174,8 @@ final class Cluster implements AutoCloseable {
                 @Override public GuestSpec guest() { return spec; }
                 @Override public Path diskImage() { return diskImage; }
                 @Override public String summary() { return "test guest"; }
+                @Override public CompletableFuture<String> lost() { return guestLost; }
+                @Override public void fence() { fenced.set(true); }
                 @Override public void close() { egress.close(); }
             };
         }

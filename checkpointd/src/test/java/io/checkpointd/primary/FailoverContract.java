@@ -7,8 +7,10 @@ import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.Ack;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.DeviceState;
+import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.Pages;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -162,6 +164,27 @@ abstract class FailoverContract {
         cluster.client.handOver(); // HANDOVER; the backup's clock does not move
         FailoverController controller = cluster.backup.slot(Cluster.DOMAIN).failover();
         Cluster.await(() -> controller.outcome() != null, "the backup resuming the guest on HANDOVER");
+        cluster.killPrimary();
+        assertResumedAt(controller.outcome(), broken - 1);
+        assertThat(controller.outcome().detectedAfterNs()).as("no silence was waited for")
+                .isLessThan(Cluster.DETECTION.suspectAfterNs());
+    }
+
+    /** The daemon's own guest-lost protocol: fence the guest, then HANDOVER, then its hand-over action. */
+    @Test
+    void aDaemonWhoseGuestStoppedFencesItAndHandsItOver() throws Exception {
+        AtomicBoolean fencedBeforeHandover = new AtomicBoolean();
+        cluster.faults.set(new FaultInjector.Fault(f -> {
+            if (f instanceof Handover) {
+                fencedBeforeHandover.set(cluster.fenced.get());
+            }
+            return false;
+        }, f -> false, () -> { }));
+        cluster.guestLost.complete("QEMU exited");
+        Cluster.await(cluster.handedOver::get, "the primary handing the guest over");
+        FailoverController controller = cluster.backup.slot(Cluster.DOMAIN).failover();
+        Cluster.await(() -> controller.outcome() != null, "the backup resuming the guest on HANDOVER");
+        assertThat(fencedBeforeHandover).as("the guest was fenced before HANDOVER left").isTrue();
         cluster.killPrimary();
         assertResumedAt(controller.outcome(), broken - 1);
         assertThat(controller.outcome().detectedAfterNs()).as("no silence was waited for")
