@@ -9,7 +9,7 @@ import io.checkpointd.dirty.DirtyTracker;
  * <p>The shape follows what stock QEMU can do: guest RAM is a shared file both the hypervisor and the
  * daemon map ({@link #memory()}); everything else (CPU registers, device queues, timers) is an opaque
  * blob captured while paused ({@link #captureDeviceState()}). A backup restores a guest from exactly
- * those two things, through {@link DomainRestorer}.
+ * those two things, through {@link GuestRestorer}.
  *
  * <p>Threading: pause, capture and resume are called only by the epoch loop thread, in the order
  * pause, (begin device-state capture, collect dirty pages, copy them, capture device state), resume.
@@ -38,7 +38,7 @@ public interface ProtectedDomain extends AutoCloseable {
     }
 
     /**
-     * Device state as of the pause, as bytes the same driver's {@link DomainRestorer} accepts; waits for
+     * Device state as of the pause, as bytes the same driver's {@link GuestRestorer} accepts; waits for
      * what {@link #beginDeviceStateCapture()} started, so when it returns the capture is over.
      */
     byte[] captureDeviceState();
