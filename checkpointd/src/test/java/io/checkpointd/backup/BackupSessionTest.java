@@ -307,8 +307,12 @@ class BackupSessionTest {
         assertThat(ack.accepted()).isFalse();
         assertThat(ack.rejection()).contains("../etc");
         EmbeddedChannel other = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
-        other.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION + 1, "test", 0, 0, null));
-        assertThat(other.<HelloAck>readOutbound().rejection()).contains("protocol version");
+        other.writeInbound(new Hello(2, "", 0, 0, null)); // how a version 2 HELLO decodes
+        assertThat(other.<HelloAck>readOutbound().rejection()).isEqualTo("protocol version 2 is not supported (this "
+                + "backup speaks " + FrameCodec.PROTOCOL_VERSION + "): run the same checkpointd release on both hosts");
+        EmbeddedChannel unknownDriver = new EmbeddedChannel(new BackupSession(stores, metrics, 1 << 20, NanoClock.SYSTEM));
+        unknownDriver.writeInbound(new Hello("test", new GuestSpec("Xen!", RAM, PAGE, 0, "")));
+        assertThat(unknownDriver.<HelloAck>readOutbound().rejection()).contains("driver name 'Xen!'");
     }
 
     @Test

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32C;
@@ -201,6 +202,21 @@ class FrameCodecTest {
                 .isInstanceOf(EncoderException.class)
                 .rootCause().isInstanceOf(IllegalArgumentException.class).hasMessage(message);
         assertThat(encoder.finish()).isFalse();
+    }
+
+    /**
+     * A version 2 primary's HELLO (ramBytes, pageSize, heartbeatPort, token, domainName, description; no
+     * driver or disk size) is read as far as its version, so the backup can refuse it by name.
+     */
+    @Test
+    void aHelloOfTheOldVersionDecodesToItsVersionAlone() {
+        byte[] name = "pbx".getBytes(StandardCharsets.UTF_8);
+        byte[] version2 = rawFrame(TYPE_HELLO, 0,
+                payload(2, 1L << 30, 4096, 7411, 99L, (short) name.length, name, 2, "{}".getBytes(StandardCharsets.UTF_8)));
+        EmbeddedChannel decoder = decoderChannel();
+        decoder.writeInbound(wire.wire(version2));
+        assertThat(wire.readFrames(decoder)).containsExactly(new Hello(2, "", 0, 0, null));
+        assertThat(decoder.finish()).isFalse();
     }
 
     @Test
