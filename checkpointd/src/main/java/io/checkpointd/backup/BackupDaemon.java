@@ -19,10 +19,16 @@ import java.util.concurrent.TimeUnit;
  * context's drivers).
  */
 public final class BackupDaemon implements AutoCloseable {
-    /** Device state beyond this is refused: a QEMU guest's is well under 10 MiB. */
-    static final long MAX_DEVICE_STATE_BYTES = 256L << 20;
-    /** The largest batch a primary may be configured to send (replication.batch-pages). */
-    static final int MAX_PAGES_PER_FRAME = 1024;
+    /**
+     * Device state beyond this is refused: a QEMU guest's is well under 10 MiB. Public for the send-path
+     * benchmark in bench/, which receives with the backup's limits.
+     */
+    public static final long MAX_DEVICE_STATE_BYTES = 256L << 20;
+    /**
+     * The largest batch a primary may be configured to send (replication.batch-pages). Public for the
+     * send-path benchmark in bench/, which receives with the backup's limits.
+     */
+    public static final int MAX_PAGES_PER_FRAME = 1024;
 
     // One thread: sessions, failover and the standby copy share it, so a domain's state has a single owner
     // (see BackupServer). Null when the context brought its own.

@@ -27,8 +27,10 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * image, each page at its own address, because a live pre-copy sends pages in rounds and a page may come
  * several times (the last copy wins); it commits only if every page of RAM arrived at least once, and the
  * pages sent are bounded by {@link #MAX_FULL_PAGES_PER_RAM_PAGE} times RAM.
+ *
+ * <p>Public for the send-path benchmark in bench/, which receives checkpoints without a session.
  */
-final class IncomingCheckpoint {
+public final class IncomingCheckpoint {
     private static final LZ4SafeDecompressor LZ4 = LZ4Factory.fastestInstance().safeDecompressor();
     /** Pre-copy stops after sending 3x RAM; the final part adds at most one more RAM. */
     static final int MAX_FULL_PAGES_PER_RAM_PAGE = 4;
@@ -44,7 +46,8 @@ final class IncomingCheckpoint {
     private int deviceStateReceived;
     private long diskWrites;
 
-    IncomingCheckpoint(CheckpointBegin begin, ReplicaStore store, long maxDeviceStateBytes) throws ProtocolViolation {
+    public IncomingCheckpoint(CheckpointBegin begin, ReplicaStore store, long maxDeviceStateBytes)
+            throws ProtocolViolation {
         if (begin.full() && begin.pageCount() != store.pageCount()) {
             throw new ProtocolViolation("CKPT_BEGIN " + begin.epoch() + ": a full checkpoint covers all "
                     + store.pageCount() + " pages, not " + begin.pageCount());
@@ -79,7 +82,7 @@ final class IncomingCheckpoint {
                 + deviceStateReceived + "/" + begin.deviceStateBytes() + " device-state bytes";
     }
 
-    void onPages(Pages pages) throws ProtocolViolation {
+    public void onPages(Pages pages) throws ProtocolViolation {
         checkEpoch("PAGES", pages.epoch());
         if (deviceStateReceived > 0) {
             throw new ProtocolViolation("PAGES after DEVICE_STATE in checkpoint " + epoch());
@@ -167,7 +170,7 @@ final class IncomingCheckpoint {
         }
     }
 
-    void onDeviceState(DeviceState chunk) throws ProtocolViolation {
+    public void onDeviceState(DeviceState chunk) throws ProtocolViolation {
         checkEpoch("DEVICE_STATE", chunk.epoch());
         int len = chunk.data().readableBytes();
         long after = deviceStateReceived + (long) len;
@@ -183,7 +186,7 @@ final class IncomingCheckpoint {
     }
 
     /** Verifies END against what arrived; on success the checkpoint may be committed. */
-    void verify(CheckpointEnd end) throws ProtocolViolation {
+    public void verify(CheckpointEnd end) throws ProtocolViolation {
         checkEpoch("CKPT_END", end.epoch());
         if (end.pageCount() != pagesReceived || (!begin.full() && pagesReceived != begin.pageCount())) {
             throw new ProtocolViolation("checkpoint " + epoch() + ": END says " + end.pageCount()

@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Work prepared for an older connection is dropped unsent: the new connection begins with a full
  * checkpoint, which supersedes it.
+ *
+ * <p>Public for the send-path benchmark in bench/, which calls {@link #send} on its own thread.
  */
-final class CheckpointSender implements CheckpointSink, Agent {
+public final class CheckpointSender implements CheckpointSink, Agent {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointSender.class);
     static final int DEVICE_STATE_CHUNK_BYTES = 256 * 1024;
     /** Disk data per DISK_WRITE frame: well under the smallest frame limit a backup may set (64 KiB + headers is the floor). */
@@ -76,8 +78,8 @@ final class CheckpointSender implements CheckpointSink, Agent {
     private final CRC32C openDigest = new CRC32C();
     private long openPages;
 
-    CheckpointSender(String domain, ReplicationLink link, StagingPool pool, GuestMemory memory, PrimaryMetrics metrics,
-                     int batchPages, boolean compress) {
+    public CheckpointSender(String domain, ReplicationLink link, StagingPool pool, GuestMemory memory,
+                            PrimaryMetrics metrics, int batchPages, boolean compress) {
         this.link = link;
         this.pool = pool;
         this.memory = memory;
@@ -200,7 +202,7 @@ final class CheckpointSender implements CheckpointSink, Agent {
     }
 
     /** A staged checkpoint, or the paused part that closes a live full one. */
-    boolean send(Staging s) throws InterruptedException {
+    public boolean send(Staging s) throws InterruptedException {
         long gen = s.linkGeneration;
         if (gen != link.generation()) {
             return false;

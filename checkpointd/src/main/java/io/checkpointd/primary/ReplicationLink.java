@@ -6,8 +6,10 @@ import io.checkpointd.replication.wire.Frame;
  * The primary's connection to its backup, as the epoch loop and the sender use it. Each established
  * connection (HELLO accepted) has a new generation; work prepared for an older generation is dropped,
  * because the backup on a new connection starts with a full checkpoint.
+ *
+ * <p>Public for the send-path benchmark in bench/, which gives the sender a link of its own.
  */
-interface ReplicationLink {
+public interface ReplicationLink {
 
     /** Connected, and the backup accepted our HELLO. */
     boolean isReady();

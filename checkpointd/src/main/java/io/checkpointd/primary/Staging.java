@@ -9,26 +9,30 @@ import java.lang.foreign.MemorySegment;
  * A staging buffer: one checkpoint's copy of its dirty pages, contiguous, with their page numbers, and
  * its device state. Filled by the epoch loop while the guest is paused, read by the sender after resume,
  * then returned to the {@link StagingPool} for reuse.
+ *
+ * <p>Public for the staging-copy and send-path benchmarks in bench/.
  */
-final class Staging implements SendJob, AutoCloseable {
+public final class Staging implements SendJob, AutoCloseable {
     private final int pageSizeBytes;
     private Arena arena;
     private MemorySegment data = MemorySegment.NULL;
     private long[] pageNumbers = new long[0];
     private int pageCount;
 
-    long epoch;
+    /** Public for the send-path benchmark in bench/, which stages a checkpoint as the epoch loop does. */
+    public long epoch;
     boolean full;
     /** The final, paused part of a live full checkpoint whose BEGIN and rounds were already sent. */
     boolean continuesPreCopy;
-    long linkGeneration;
+    /** Public for the send-path benchmark in bench/, which stages a checkpoint as the epoch loop does. */
+    public long linkGeneration;
     byte[] deviceState = new byte[0];
     /** The guest's disk changes of this epoch, in order; null when the guest has no mirrored disk. */
     EpochWrites diskWrites;
     long pauseStartNs;
     long resumedNs;
 
-    Staging(int pageSizeBytes) {
+    public Staging(int pageSizeBytes) {
         this.pageSizeBytes = pageSizeBytes;
     }
 
@@ -36,7 +40,7 @@ final class Staging implements SendJob, AutoCloseable {
      * Copies every page of {@code dirty} out of {@code ram}, coalescing runs into single copies. Grows the
      * buffer if this checkpoint is the largest yet (the only allocation the paused section can make).
      */
-    void copyFrom(MemorySegment ram, DirtyPageSet dirty) {
+    public void copyFrom(MemorySegment ram, DirtyPageSet dirty) {
         int count = Math.toIntExact(dirty.count());
         ensureCapacity(count);
         int filled = 0;
@@ -73,7 +77,7 @@ final class Staging implements SendJob, AutoCloseable {
         pageNumbers = new long[capacity];
     }
 
-    int pageCount() {
+    public int pageCount() {
         return pageCount;
     }
 
@@ -86,7 +90,7 @@ final class Staging implements SendJob, AutoCloseable {
     }
 
     /** Pages {@code [from, from + count)} of this checkpoint, contiguous. */
-    MemorySegment pages(int from, int count) {
+    public MemorySegment pages(int from, int count) {
         return data.asSlice((long) from * pageSizeBytes, (long) count * pageSizeBytes);
     }
 

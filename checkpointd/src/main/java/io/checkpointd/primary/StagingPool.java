@@ -10,15 +10,17 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Staging buffers for checkpoints between pause and the end of sending. The epoch loop takes one per
  * checkpoint; the sender gives it back once encoded. At most {@code maxInFlight} are out at once (the
  * epoch loop waits for acknowledgements before that), so the pool never allocates more than that.
+ *
+ * <p>Public for the send-path benchmark in bench/, which builds a sender.
  */
-final class StagingPool implements AutoCloseable {
+public final class StagingPool implements AutoCloseable {
     private final int pageSizeBytes;
     private final ConcurrentLinkedQueue<Staging> free = new ConcurrentLinkedQueue<>();
     private final List<Staging> all = new ArrayList<>();
     private final Arena roundArena = Arena.ofShared();
     private MemorySegment roundBuffer = MemorySegment.NULL;
 
-    StagingPool(int pageSizeBytes) {
+    public StagingPool(int pageSizeBytes) {
         this.pageSizeBytes = pageSizeBytes;
     }
 

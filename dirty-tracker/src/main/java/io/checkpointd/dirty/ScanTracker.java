@@ -102,8 +102,11 @@ public final class ScanTracker implements DirtyTracker {
         return "scan";
     }
 
-    /** How many stripes a collect scans in parallel: 1 means inline on the caller. */
-    int stripeCount() {
+    /**
+     * How many stripes a collect scans in parallel: 1 means inline on the caller. Public for the scan
+     * benchmark in bench/, which checks that its thread count took effect.
+     */
+    public int stripeCount() {
         return stripeCount;
     }
 

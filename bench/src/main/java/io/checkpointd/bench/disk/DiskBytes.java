@@ -1,4 +1,4 @@
-package io.checkpointd.disk;
+package io.checkpointd.bench.disk;
 
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Level;

@@ -1,5 +1,9 @@
-package io.checkpointd.backup;
+package io.checkpointd.bench.backup;
 
+import io.checkpointd.backup.BackupDaemon;
+import io.checkpointd.backup.IncomingCheckpoint;
+import io.checkpointd.backup.ProtocolViolation;
+import io.checkpointd.backup.ReplicaStore;
 import io.checkpointd.replication.wire.CheckpointBegin;
 import io.checkpointd.replication.wire.CheckpointEnd;
 import io.checkpointd.replication.wire.DeviceState;
@@ -16,7 +20,7 @@ import java.nio.file.Path;
  * The backup's receive path from bytes to a verified checkpoint, without the socket, the session state
  * machine or the commit: the real {@link FrameDecoder} (frame CRC32C, bounds) in a channel, then the real
  * {@link IncomingCheckpoint} (LZ4 safe decompression into the store's staging file, CRC32C digest, END
- * verification), handled frame by frame as {@link BackupSession} does.
+ * verification), handled frame by frame as the backup's session does.
  */
 public final class CheckpointReceiver implements AutoCloseable {
     private final ReplicaStore store;
@@ -61,7 +65,7 @@ public final class CheckpointReceiver implements AutoCloseable {
                 incoming = null;
                 return true;
             }
-            default -> throw new ProtocolViolation("unexpected " + frame.getClass().getSimpleName() + " frame");
+            default -> throw new IllegalStateException("unexpected " + frame.getClass().getSimpleName() + " frame");
         }
         return false;
     }

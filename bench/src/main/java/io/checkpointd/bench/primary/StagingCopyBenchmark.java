@@ -1,8 +1,9 @@
-package io.checkpointd.primary;
+package io.checkpointd.bench.primary;
 
 import io.checkpointd.bench.GuestRam;
 import io.checkpointd.bench.PageBytes;
 import io.checkpointd.dirty.DirtyPageSet;
+import io.checkpointd.primary.Staging;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;

@@ -1,16 +1,19 @@
-package io.checkpointd.primary;
+package io.checkpointd.bench.primary;
 
-import io.checkpointd.driver.GuestMemory;
-
-import io.checkpointd.backup.CheckpointReceiver;
 import io.checkpointd.bench.GuestRam;
 import io.checkpointd.bench.PageBytes;
 import io.checkpointd.bench.PageShape;
 import io.checkpointd.bench.WireBytes;
+import io.checkpointd.bench.backup.CheckpointReceiver;
+import io.checkpointd.bench.wire.FrameBytes;
 import io.checkpointd.config.ReplicationConfig;
 import io.checkpointd.dirty.DirtyPageSet;
+import io.checkpointd.driver.GuestMemory;
+import io.checkpointd.primary.CheckpointSender;
+import io.checkpointd.primary.PrimaryMetrics;
+import io.checkpointd.primary.Staging;
+import io.checkpointd.primary.StagingPool;
 import io.checkpointd.replication.wire.Frame;
-import io.checkpointd.replication.wire.FrameBytes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -98,6 +101,7 @@ public class SendPathBenchmark {
     private int nextBatch;
 
     private CheckpointSender sender;
+    private final FrameBytes frameBytes = new FrameBytes();
     private long sentWireBytes;
     private List<ByteBuf> capturedFrames;
     private final List<ByteBuf> wireFrames = new ArrayList<>();
@@ -151,7 +155,7 @@ public class SendPathBenchmark {
     }
 
     private void putOnWire(Frame frame) {
-        ByteBuf wire = FrameBytes.encode(frame);
+        ByteBuf wire = frameBytes.encode(frame);
         try {
             sentWireBytes += wire.readableBytes();
             if (capturedFrames != null) {
@@ -200,6 +204,7 @@ public class SendPathBenchmark {
         wireFrames.forEach(ByteBuf::release);
         wireFrames.clear();
         sender.onClose(); // never started: its runner would drop what is queued
+        frameBytes.close();
         staged.close();
         arena.close();
         try (Stream<Path> files = Files.walk(storeDir)) {

@@ -1,4 +1,4 @@
-package io.checkpointd.disk;
+package io.checkpointd.bench.disk;
 
 import java.io.IOException;
 import java.net.SocketAddress;

@@ -1,5 +1,6 @@
-package io.checkpointd.primary;
+package io.checkpointd.bench.primary;
 
+import io.checkpointd.primary.ReplicationLink;
 import io.checkpointd.replication.wire.Frame;
 import java.util.function.Consumer;
 

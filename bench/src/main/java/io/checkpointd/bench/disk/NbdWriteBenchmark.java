@@ -1,5 +1,7 @@
-package io.checkpointd.disk;
+package io.checkpointd.bench.disk;
 
+import io.checkpointd.disk.EpochWriteLog;
+import io.checkpointd.disk.WriteListener;
 import io.checkpointd.disk.nbd.ListenAddress;
 import io.checkpointd.disk.nbd.NbdServer;
 import io.checkpointd.disk.nbd.NbdServerConfig;

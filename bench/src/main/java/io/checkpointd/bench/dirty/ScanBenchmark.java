@@ -1,7 +1,9 @@
-package io.checkpointd.dirty;
+package io.checkpointd.bench.dirty;
 
 import io.checkpointd.bench.GuestRam;
 import io.checkpointd.bench.PageBytes;
+import io.checkpointd.dirty.DirtyPageSet;
+import io.checkpointd.dirty.ScanTracker;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
