@@ -19,7 +19,15 @@ public final class Main {
     }
 
     static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new Main());
+        return commandLine(new Main());
+    }
+
+    /**
+     * A command line for {@code root} that reports a failed command as one line naming it, not a stack trace;
+     * the harness's {@code ToolsMain} uses it too.
+     */
+    public static CommandLine commandLine(Object root) {
+        CommandLine cli = new CommandLine(root);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             // The qualified name, so a subcommand's errors read "checkpointd primary: ...".
             commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + messageOf(ex));
@@ -33,7 +41,8 @@ public final class Main {
         return message == null ? ex.toString() : message;
     }
 
-    static final class Version implements CommandLine.IVersionProvider {
+    /** The version from the jar's manifest; the harness names it on its commands too. */
+    public static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
