@@ -94,6 +94,7 @@ final class Cluster implements AutoCloseable {
     final List<Restored> restored = new CopyOnWriteArrayList<>();
     final TestDomain domain;
     final List<Reply> received = new CopyOnWriteArrayList<>();
+    private final Map<Reply, Long> ackedAtDelivery = new ConcurrentHashMap<>();
     final AtomicBoolean primaryDead = new AtomicBoolean();
     /** Set by the daemon once it lost the guest, fenced it and sent HANDOVER (instead of halting the JVM). */
     final AtomicBoolean handedOver = new AtomicBoolean();
@@ -235,6 +236,11 @@ final class Cluster implements AutoCloseable {
         record.release();
     }
 
+    /** The newest epoch the backup had acknowledged when {@code reply} reached the client. */
+    long ackedWhenDelivered(Reply reply) {
+        return ackedAtDelivery.get(reply);
+    }
+
     /** The device state checkpoint {@code epoch} captured. */
     String deviceStateAt(long epoch) {
         return deviceStateAtEpoch.get(epoch);
@@ -262,7 +268,9 @@ final class Cluster implements AutoCloseable {
     private void deliver(ByteBuf frame) {
         try {
             if (!primaryDead.get()) { // a dead host sends nothing more
-                received.add(new Reply(frame.getInt(0), frame.getLong(4), frame.getLong(12)));
+                Reply reply = new Reply(frame.getInt(0), frame.getLong(4), frame.getLong(12));
+                ackedAtDelivery.put(reply, primary.progress().lastAckedEpoch());
+                received.add(reply);
             }
         } finally {
             frame.release();
