@@ -182,8 +182,8 @@ public final class PrimaryDaemon implements AutoCloseable {
         return client;
     }
 
-    /** Checkpoints sent, committed and acknowledged. */
-    public CheckpointProgress progress() {
+    /** Checkpoints sent, committed and acknowledged (tests in this package watch ACKs through it). */
+    CheckpointProgress progress() {
         return progress;
     }
 
