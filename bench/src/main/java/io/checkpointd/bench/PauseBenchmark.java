@@ -4,6 +4,7 @@ import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.DomainConfig;
 import io.checkpointd.config.EpochConfig;
+import io.checkpointd.config.TlsConfig;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.driver.Driver;
 import io.checkpointd.driver.GuestAttachment;
@@ -22,6 +23,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -138,7 +140,9 @@ public class PauseBenchmark {
         CheckpointdConfig base = CheckpointdConfig.defaults();
         CheckpointdConfig config = base.withDomain(new DomainConfig("bench", DRIVER))
                 .withEpoch(new EpochConfig(EPOCH_INTERVAL_NS, 2, EpochConfig.PAUSED))
-                .withBackup(base.backup().withDir(dir));
+                .withBackup(base.backup().withDir(dir).allowing("bench", List.of("primary")))
+                // Plain TCP on loopback: this measures the pause, which TLS does not touch.
+                .withReplication(base.replication().withTls(TlsConfig.off()));
         backup = BackupDaemon.launch(new LaunchContext().config(config).driver(new BenchDriver())
                 .listenAddress(new InetSocketAddress("127.0.0.1", 0)));
         primary = PrimaryDaemon.launch(new LaunchContext().config(config).driver(new BenchDriver())

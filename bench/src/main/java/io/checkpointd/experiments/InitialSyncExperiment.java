@@ -6,6 +6,7 @@ import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.ConfigValidator;
 import io.checkpointd.config.EpochConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.config.TlsConfig;
 import io.checkpointd.config.Units;
 import io.checkpointd.primary.InitialSyncStats;
 import io.checkpointd.primary.PrimaryDaemon;
@@ -13,6 +14,7 @@ import io.checkpointd.launch.LaunchContext;
 import io.checkpointd.sim.SimDriver;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -53,8 +55,9 @@ public final class InitialSyncExperiment {
             CheckpointdConfig config = ConfigValidator.validate(base
                     .withEpoch(base.epoch().withFullSync(mode))
                     .withSim(base.sim().withRamBytes(ramBytes).withDirtyPagesPerSecond(dirtyRate).withServicePort(0))
-                    .withReplication(base.replication().withListen(new HostPort("127.0.0.1", 0)))
-                    .withBackup(base.backup().withDir(dir.resolve("backup"))), "experiment");
+                    .withReplication(base.replication().withListen(new HostPort("127.0.0.1", 0)).withTls(TlsConfig.off()))
+                    .withBackup(base.backup().withDir(dir.resolve("backup"))
+                            .allowing(base.domain().name(), List.of("primary"))), "experiment");
             try (BackupDaemon backup = BackupDaemon.launch(new LaunchContext().config(config)
                     .driver(new SimDriver(config, dir.resolve("backup"))))) {
                 CheckpointdConfig primaryConfig = config.withReplication(config.replication()

@@ -8,6 +8,7 @@ import io.checkpointd.cli.Converters;
 import io.checkpointd.cli.Daemons;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.sim.KvLayout;
+import io.checkpointd.replication.tls.CertificateAuthority;
 import io.checkpointd.tools.demo.ChildProcess;
 import io.checkpointd.tools.demo.KvClient;
 import io.checkpointd.tools.demo.ReplicaObserver;
@@ -127,15 +128,21 @@ final class DemoCommand implements Callable<Integer> {
             common.add("--config");
             common.add(configOption.file().toAbsolutePath().toString());
         }
-        err.println("demo: starting backup and primary (logs in " + work + ")");
+        // The main job runs the secure path: mutual TLS with throwaway certificates made for this run.
+        Path tls = work.resolve("tls");
+        FileTrees.delete(tls);
+        CertificateAuthority.create("demo CA").writeHosts(tls, List.of("primary", "backup"));
+        err.println("demo: starting backup and primary over mutual TLS (logs in " + work + ")");
         boolean metrics = config.metrics().enabled();
         try (ChildProcess backup = ChildProcess.start("backup", work.resolve("backup.log"), concat(List.of("backup",
                 "--listen", "127.0.0.1:0", "--dir", backupDir.toString(), "--ready-file", work.resolve("backup.port").toString(),
+                "--tls-dir", tls.resolve("backup").toString(), "--allow", domain + "=primary",
                 "--summary-file", work.resolve("backup.json").toString()),
                 metricsArgs(metrics, metricsPort == 0 ? 0 : metricsPort + 1, work.resolve("backup.metrics-port")),
                 common))) {
             String backupPort = backup.awaitFile(work.resolve("backup.port"), READY_TIMEOUT_NS);
             List<String> primaryArgs = new ArrayList<>(List.of("primary", "--backup", "127.0.0.1:" + backupPort,
+                    "--tls-dir", tls.resolve("primary").toString(),
                     "--service-port", "0", "--run-dir", work.resolve("primary").toString(),
                     "--ready-file", work.resolve("primary.port").toString(),
                     "--summary-file", work.resolve("primary.json").toString()));

@@ -16,6 +16,7 @@ final class DemoReport {
                             boolean outputCommit, JsonNode failover) {
         ObjectNode o = Daemons.JSON.createObjectNode();
         o.put("output_commit", outputCommit);
+        o.put("tls", primary.path("tls").asBoolean());
         // A killed primary's summary is its last refresh (at most a second old); the backup's count is exact.
         o.put("checkpoints", failover == null ? primary.path("checkpoints").asLong()
                 : backup.path("checkpoints_committed").asLong());
@@ -89,6 +90,8 @@ final class DemoReport {
         s.append(String.format("  early releases         %d of %d replies checked against the backup's replica%s%n",
                 r.path("early_releases").asLong(), r.path("replies_checked").asLong(),
                 r.path("output_commit").asBoolean() ? "" : " (output commit OFF)"));
+        s.append(r.path("tls").asBoolean() ? "  replication            mutual TLS 1.3 (throwaway lab certificates)\n"
+                : "  replication            plain TCP (loopback)\n");
         return s.toString();
     }
 

@@ -34,6 +34,7 @@ class DemoTest {
     @Test
     void protectedGuestAnswersAndNoReplyLeavesBeforeItsCheckpointIsCommitted() throws Exception {
         JsonNode r = runDemo("--epoch", "25ms");
+        assertThat(r.path("tls").asBoolean()).as("the demo runs the secure path: mutual TLS").isTrue();
         assertThat(r.path("early_releases").asLong()).isZero();
         assertThat(r.path("checkpoints").asLong()).isGreaterThan(20);
         assertThat(r.path("client").path("answered").asLong()).isGreaterThan(100);

@@ -5,6 +5,7 @@ import io.checkpointd.config.ReplicationConfig;
 import io.checkpointd.driver.Driver;
 import io.checkpointd.driver.GuestRestorer;
 import io.checkpointd.launch.LaunchContext;
+import io.checkpointd.replication.tls.TlsPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -12,6 +13,8 @@ import java.net.SocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The backup, launched from a {@link LaunchContext}: the replication listener, the replica stores under
@@ -19,6 +22,7 @@ import java.util.concurrent.TimeUnit;
  * context's drivers).
  */
 public final class BackupDaemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BackupDaemon.class);
     /**
      * Device state beyond this is refused: a QEMU guest's is well under 10 MiB. Public for the send-path
      * benchmark in bench/, which receives with the backup's limits.
@@ -53,8 +57,14 @@ public final class BackupDaemon implements AutoCloseable {
         ownLoops = ctx.ioLoops() == null ? ctx.transport().newGroup(1) : null;
         ownHeartbeats = ctx.heartbeatLoops() == null ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory())
                 : null;
+        DomainConsent consent = new DomainConsent(config.backup().domains());
+        if (consent.isEmpty()) {
+            LOG.warn("backup.domains names no domain: every primary will be refused until one is allowed "
+                    + "(backup.domains: {NAME: [PRIMARY]}, or --allow NAME=PRIMARY)");
+        }
+        TlsPipeline tls = ctx.tls() == null ? null : new TlsPipeline(ctx.tls(), "backup", null, ctx.registry());
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
-                restorers, ctx.registry(), ctx.clock());
+                restorers, ctx.registry(), ctx.clock(), consent, tls);
         ReplicationConfig rc = config.replication();
         address = server.start(ownLoops != null ? ownLoops : ctx.ioLoops(),
                 ownHeartbeats != null ? ownHeartbeats : ctx.heartbeatLoops(), ctx.transport(), ctx.listenAddress(),

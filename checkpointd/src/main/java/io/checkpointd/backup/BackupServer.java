@@ -9,6 +9,8 @@ import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.replication.tls.HandshakeGuard;
+import io.checkpointd.replication.tls.TlsPipeline;
 import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.util.NanoClock;
@@ -78,14 +80,23 @@ public final class BackupServer implements AutoCloseable {
     private final GuestRestorer restorer;
     private final MeterRegistry registry;
     private final NanoClock clock;
+    private final DomainConsent consent;
+    private final TlsPipeline tls;
     private final Map<String, Slot> slots = new HashMap<>();
     private final Set<String> active = new HashSet<>();
     private EventLoopGroup group;
     private String heartbeatHost = "127.0.0.1";
     private Channel serverChannel;
 
+    /**
+     * @param consent which domains this backup hosts, for which primaries
+     * @param tls     TLS in front of every accepted connection; null for plain TCP (loopback) or in-VM channels
+     */
     public BackupServer(Path baseDir, BackupMetrics metrics, long maxDeviceStateBytes, FailureDetectorConfig detection,
-                        GuestRestorer restorer, MeterRegistry registry, NanoClock clock) {
+                        GuestRestorer restorer, MeterRegistry registry, NanoClock clock, DomainConsent consent,
+                        TlsPipeline tls) {
+        this.consent = consent;
+        this.tls = tls;
         this.baseDir = baseDir;
         this.metrics = metrics;
         this.maxDeviceStateBytes = maxDeviceStateBytes;
@@ -115,6 +126,9 @@ public final class BackupServer implements AutoCloseable {
         b.childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            tls.install(ch, false); // no frame is read before the primary's certificate is
+                        }
                         ch.pipeline().addLast(
                                 new ByteCounter(n -> { }, metrics.bytesReceived::increment),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),
@@ -131,9 +145,21 @@ public final class BackupServer implements AutoCloseable {
         return bound;
     }
 
-    /** A primary said HELLO on {@code channel}: the domain's slot, armed for failover. */
-    Slot acquire(Hello hello, Channel channel) throws IOException, ProtocolViolation {
+    /**
+     * A primary said HELLO on {@code channel}: the domain's slot, armed for failover. Nothing is created for
+     * a domain this backup does not host, or for a primary not allowed for it.
+     *
+     * @param peerNames the names in the primary's TLS certificate (empty without TLS)
+     */
+    Slot acquire(Hello hello, Channel channel, List<String> peerNames) throws IOException, ProtocolViolation {
         String domain = hello.domainName();
+        String refused = consent.refusal(domain, peerNames, tls != null);
+        if (refused != null) {
+            if (tls != null) {
+                HandshakeGuard.countRefusal(registry, "backup", "not_allowed");
+            }
+            throw new ProtocolViolation(refused);
+        }
         if (active.contains(domain)) {
             throw new ProtocolViolation("domain '" + domain + "' is already being replicated by another primary");
         }

@@ -10,7 +10,10 @@ import io.checkpointd.replication.wire.Goodbye;
 import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.replication.tls.TlsMaterial;
 import io.checkpointd.replication.wire.GuestSpec;
+import io.netty.handler.ssl.SslHandler;
+import java.util.List;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Pages;
@@ -119,7 +122,9 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
         String refusal = refusalOf(hello);
         if (refusal == null) {
             try {
-                slot = server.acquire(hello, ctx.channel());
+                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                slot = server.acquire(hello, ctx.channel(),
+                        ssl == null ? List.of() : TlsMaterial.peerNames(ssl.engine().getSession()));
                 store = slot.store();
             } catch (ProtocolViolation e) {
                 refusal = e.getMessage();

@@ -1,6 +1,7 @@
 package io.checkpointd.cli;
 
 import io.checkpointd.backup.BackupDaemon;
+import io.checkpointd.config.BackupConfig;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
 import io.checkpointd.metrics.MetricsServer;
@@ -9,15 +10,25 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "backup", mixinStandardHelpOptions = true,
         description = {"Receive checkpoints from primaries and keep a replica of each protected guest.",
                 "Stops on SIGTERM or SIGINT."})
 final class BackupCommand implements Callable<Integer> {
+    private static final String NAME = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
+
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ConfigOption configOption;
 
@@ -40,11 +51,31 @@ final class BackupCommand implements Callable<Integer> {
                     + "(libvirt.restored-name).")
     String restoredName;
 
+    @Mixin
+    TlsOptions tls;
+
+    @Option(names = "--allow", paramLabel = "DOMAIN=PRIMARY[,PRIMARY...]", split = ";",
+            description = "Host DOMAIN for the primaries named (as in their certificates); repeatable. Adds to "
+                    + "backup.domains. A backup hosts only the domains its operator names.")
+    List<String> allow = new ArrayList<>();
+
     @Option(names = "--ready-file", paramLabel = "FILE", description = "Written once listening: the bound port.")
     Path readyFile;
 
     @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
     Path summaryFile;
+
+    /** One --allow rule: DOMAIN=PRIMARY[,PRIMARY...]. */
+    private BackupConfig allowing(BackupConfig backup, String rule) {
+        int eq = rule.indexOf('=');
+        List<String> primaries = eq < 0 ? List.of() : List.of(rule.substring(eq + 1).split(","));
+        String domain = eq < 0 ? rule : rule.substring(0, eq);
+        if (!domain.matches(NAME) || primaries.isEmpty() || !primaries.stream().allMatch(p -> p.matches(NAME))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--allow " + rule + ": write DOMAIN=PRIMARY "
+                    + "or DOMAIN=PRIMARY1,PRIMARY2, plain names ([A-Za-z0-9._-])");
+        }
+        return backup.allowing(domain, primaries);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -62,7 +93,10 @@ final class BackupCommand implements Callable<Integer> {
             if (restoredName != null) {
                 c = c.withLibvirt(c.libvirt().withRestoredName(restoredName));
             }
-            return c;
+            for (String rule : allow) {
+                c = c.withBackup(allowing(c.backup(), rule));
+            }
+            return tls.applyOverrides(c);
         });
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         BackupDaemon daemon = BackupDaemon.launch(Drivers.forBackup(config).registry(registry));

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 "checkpoint to a backup; guest output is held until the backup has acknowledged it.",
                 "bin/checkpointd also runs 'demo' and 'tools' (kv-client, guest-log, e2e-failover), from bench/."},
         subcommands = {ProtectCommand.class, PrimaryCommand.class, BackupCommand.class, StatusCommand.class,
+                CertsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -3,6 +3,7 @@ package io.checkpointd.cli;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options {@code primary} and {@code protect} share: where the backup is, the epoch, the summary file. */
@@ -18,7 +19,11 @@ final class ProtectionOptions {
     @Option(names = "--summary-file", paramLabel = "FILE", description = "Written at exit: a JSON summary of the run.")
     Path summaryFile;
 
+    @Mixin
+    TlsOptions tls;
+
     CheckpointdConfig applyOverrides(CheckpointdConfig c) {
+        c = tls.applyOverrides(c);
         if (backup != null) {
             c = c.withReplication(c.replication().withBackup(backup));
         }

@@ -48,6 +48,7 @@ public final class Summaries {
         o.set("ack_ms", millis(m.ackHistogram()));
         o.put("epoch_stalls", m.stalls());
         o.put("guest_ring_drops", daemon.guest().guestDrops());
+        o.put("tls", daemon.tls());
         return o;
     }
 

@@ -1,18 +1,28 @@
 package io.checkpointd.config;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
- * Where a backup keeps its replica.
+ * Where a backup keeps its replicas, and which domains it agreed to host.
  *
- * @param dir the directory for the replica RAM file, device state and activation record; the loader
- *            resolves a relative path against the config file's directory
+ * @param dir     the directory for the replica RAM file, device state and activation record; the loader
+ *                resolves a relative path against the config file's directory
+ * @param domains the domains this backup hosts, each with the names of the primaries allowed to protect it
+ *                (names in their TLS certificates); a HELLO for any other domain, or from another primary,
+ *                is refused. Empty by default: a backup hosts nothing its operator did not name.
  */
-public record BackupConfig(Path dir) {
+public record BackupConfig(Path dir, Map<String, List<String>> domains) {
 
     public BackupConfig {
         Objects.requireNonNull(dir, "dir");
+        domains = Map.copyOf(domains);
+    }
+
+    public BackupConfig(Path dir) {
+        this(dir, Map.of());
     }
 
     public static BackupConfig defaults() {
@@ -20,6 +30,13 @@ public record BackupConfig(Path dir) {
     }
 
     public BackupConfig withDir(Path dir) {
-        return new BackupConfig(dir);
+        return new BackupConfig(dir, domains);
+    }
+
+    /** Hosts {@code domain} for the primaries named {@code primaries} (added to what is there). */
+    public BackupConfig allowing(String domain, List<String> primaries) {
+        Map<String, List<String>> more = new java.util.HashMap<>(domains);
+        more.put(domain, List.copyOf(primaries));
+        return new BackupConfig(dir, more);
     }
 }

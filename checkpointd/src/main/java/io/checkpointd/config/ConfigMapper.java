@@ -1,5 +1,6 @@
 package io.checkpointd.config;
 
+import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,7 +29,7 @@ final class ConfigMapper {
         CheckpointdConfig config = new CheckpointdConfig(
                 domain(top.section("domain"), d.domain()),
                 epoch(top.section("epoch"), d.epoch()),
-                replication(top.section("replication"), d.replication()),
+                replication(top.section("replication"), d.replication(), baseDir),
                 netBuffer(top.section("net-buffer"), d.netBuffer()),
                 sim(top.section("sim"), d.sim()),
                 backup(top.section("backup"), d.backup(), baseDir),
@@ -89,7 +90,13 @@ final class ConfigMapper {
         return c;
     }
 
-    private static ReplicationConfig replication(YamlSection s, ReplicationConfig d) throws ConfigException {
+    private static Path tlsDir(YamlSection s, TlsConfig d, Path baseDir) throws ConfigException {
+        Path dir = s.optionalPath("tls-dir", baseDir);
+        return dir != null ? dir : d.dir();
+    }
+
+    private static ReplicationConfig replication(YamlSection s, ReplicationConfig d, Path baseDir)
+            throws ConfigException {
         ReplicationConfig c = new ReplicationConfig(
                 s.hostPort("backup", d.backup()),
                 s.hostPort("listen", d.listen()),
@@ -97,7 +104,9 @@ final class ConfigMapper {
                         COMPRESSIONS).toUpperCase(Locale.ROOT)),
                 s.integer("batch-pages", d.batchPages(), ReplicationConfig.BATCH_PAGES),
                 s.bytes("max-frame", d.maxFrameBytes(), ReplicationConfig.MAX_FRAME_BYTES),
-                s.durationNs("connect-timeout", d.connectTimeoutNs(), ReplicationConfig.CONNECT_TIMEOUT_NS));
+                s.durationNs("connect-timeout", d.connectTimeoutNs(), ReplicationConfig.CONNECT_TIMEOUT_NS),
+                new TlsConfig(s.bool("tls", d.tls().enabled()), tlsDir(s, d.tls(), baseDir),
+                        s.text("backup-name", d.tls().backupName())));
         s.rejectUnknownKeys();
         return c;
     }
@@ -127,7 +136,8 @@ final class ConfigMapper {
     }
 
     private static BackupConfig backup(YamlSection s, BackupConfig d, Path baseDir) throws ConfigException {
-        BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir));
+        Map<String, List<String>> domains = s.nameLists("domains");
+        BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir), domains.isEmpty() ? d.domains() : domains);
         s.rejectUnknownKeys();
         return c;
     }

@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param maxFrameBytes    the largest frame either side sends or accepts; 64KiB to 64MiB, and at least
  *                         {@link #bytesForBatch} of a full batch
  * @param connectTimeoutNs how long the primary waits for a TCP connection to the backup; 1ms to 10m
+ * @param tls              TLS on the connection (on by default)
  */
 public record ReplicationConfig(HostPort backup, HostPort listen, Compression compression, int batchPages,
-                                long maxFrameBytes, long connectTimeoutNs) {
+                                long maxFrameBytes, long connectTimeoutNs, TlsConfig tls) {
 
     static final Range BATCH_PAGES = Range.count(1, 1024);
     static final Range MAX_FRAME_BYTES = Range.bytes(64L << 10, 64L << 20);
@@ -29,6 +30,12 @@ public record ReplicationConfig(HostPort backup, HostPort listen, Compression co
         Objects.requireNonNull(backup, "backup");
         Objects.requireNonNull(listen, "listen");
         Objects.requireNonNull(compression, "compression");
+        Objects.requireNonNull(tls, "tls");
+    }
+
+    public ReplicationConfig(HostPort backup, HostPort listen, Compression compression, int batchPages,
+                             long maxFrameBytes, long connectTimeoutNs) {
+        this(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, TlsConfig.defaults());
     }
 
     public static ReplicationConfig defaults() {
@@ -48,26 +55,30 @@ public record ReplicationConfig(HostPort backup, HostPort listen, Compression co
     }
 
     public ReplicationConfig withBackup(HostPort backup) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 
     public ReplicationConfig withListen(HostPort listen) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 
     public ReplicationConfig withCompression(Compression compression) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 
     public ReplicationConfig withBatchPages(int batchPages) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 
     public ReplicationConfig withMaxFrameBytes(long maxFrameBytes) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 
     public ReplicationConfig withConnectTimeoutNs(long connectTimeoutNs) {
-        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs);
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
+    }
+
+    public ReplicationConfig withTls(TlsConfig tls) {
+        return new ReplicationConfig(backup, listen, compression, batchPages, maxFrameBytes, connectTimeoutNs, tls);
     }
 }

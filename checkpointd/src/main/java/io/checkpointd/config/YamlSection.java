@@ -1,5 +1,8 @@
 package io.checkpointd.config;
 
+import java.util.Map;
+import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.math.BigDecimal;
 import java.nio.file.InvalidPathException;
@@ -20,6 +23,8 @@ import java.util.Set;
 final class YamlSection {
 
     private static final int MAX_SHOWN_CHARS = 40;
+    private static final java.util.regex.Pattern PLAIN_NAME =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final String source;
     private final String path;
@@ -187,6 +192,48 @@ final class YamlSection {
             throw error(key, "'" + clip(text) + "' is not a valid path (" + e.getReason()
                     + "); write a directory such as " + defaultValue);
         }
+    }
+
+    /**
+     * A mapping of plain names to lists of plain names ({@code web1: [primary-a, primary-b]}), for
+     * allowlists; empty when absent. Each name must match {@code [A-Za-z0-9][A-Za-z0-9._-]*}.
+     */
+    Map<String, List<String>> nameLists(String key) throws ConfigException {
+        JsonNode value = lookUp(key);
+        if (isEmpty(value)) {
+            return Map.of();
+        }
+        if (!value.isObject()) {
+            throw error(key, "expected names, each with a list of names (web1: [primary]), got " + describe(value));
+        }
+        Map<String, List<String>> result = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : value.properties()) {
+            String where = key + "." + e.getKey();
+            if (!PLAIN_NAME.matcher(e.getKey()).matches()) {
+                throw error(key, "'" + clip(e.getKey()) + "' is not a plain name ([A-Za-z0-9._-])");
+            }
+            if (!e.getValue().isArray() || e.getValue().isEmpty()) {
+                throw error(where, "expected a list of names in brackets, e.g. [primary], got " + describe(e.getValue()));
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode n : e.getValue()) {
+                if (!n.isTextual() || !PLAIN_NAME.matcher(n.asText()).matches()) {
+                    throw error(where, "'" + clip(n.asText()) + "' is not a plain name ([A-Za-z0-9._-])");
+                }
+                names.add(n.asText());
+            }
+            result.put(e.getKey(), List.copyOf(names));
+        }
+        return result;
+    }
+
+    /** A path, or null when the key is absent or empty (a setting that may be left unset). */
+    Path optionalPath(String key, Path baseDir) throws ConfigException {
+        JsonNode value = lookUp(key);
+        if (isEmpty(value)) {
+            return null;
+        }
+        return path(key, Path.of("."), baseDir);
     }
 
     /** Throws for the first key in this section that no getter asked for, suggesting the nearest known key. */

@@ -2,6 +2,8 @@ package io.checkpointd.launch;
 
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.config.TlsConfig;
+import io.checkpointd.replication.tls.TlsMaterial;
 import io.checkpointd.driver.Driver;
 import io.checkpointd.replication.Transport;
 import io.checkpointd.util.NanoClock;
@@ -9,12 +11,17 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything a daemon is started from, in one place, checked once: the config, the drivers, the clock, the
@@ -27,6 +34,7 @@ import java.util.function.Consumer;
  * caller passed in stay the caller's to shut down, loops the daemon made are its own.
  */
 public final class LaunchContext {
+    private static final Logger LOG = LoggerFactory.getLogger(LaunchContext.class);
     /** The status a primary halts with once it handed a guest it lost over to the backup (EX_SOFTWARE). */
     public static final int EXIT_GUEST_LOST = 70;
     private CheckpointdConfig config;
@@ -42,6 +50,7 @@ public final class LaunchContext {
     private boolean invokeEpochs;
     private Runnable onHandedOver = () -> Runtime.getRuntime().halt(EXIT_GUEST_LOST);
     private boolean concluded;
+    private TlsMaterial tls;
 
     public LaunchContext config(CheckpointdConfig config) {
         this.config = config;
@@ -122,6 +131,15 @@ public final class LaunchContext {
     }
 
     /**
+     * The replication connection's TLS material, already loaded (tests); by default it is loaded from
+     * {@code replication.tls-dir} when {@code replication.tls} is on.
+     */
+    public LaunchContext tls(TlsMaterial tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    /**
      * Checks the context and fills in defaults; a daemon calls it on launch. Throws
      * {@link IllegalArgumentException} naming what is missing or inconsistent.
      */
@@ -155,12 +173,67 @@ public final class LaunchContext {
         if (registry == null) {
             registry = new SimpleMeterRegistry();
         }
+        concludeTls();
         concluded = true;
         return this;
     }
 
+    /**
+     * Secure by default: TLS needs its material; plain TCP needs an explicit {@code replication.tls: off} and
+     * stays on loopback, where only this host's processes can reach the port.
+     */
+    private void concludeTls() {
+        TlsConfig t = config.replication().tls();
+        if (!t.enabled()) {
+            tls = null;
+            if (transport.isSocket()) {
+                for (SocketAddress address : List.of(backupAddress, listenAddress)) {
+                    if (!isLoopback(address)) {
+                        throw new IllegalArgumentException("replication.tls is off, but " + address + " is not a "
+                                + "loopback address: plain TCP would let anyone who reaches it send a guest to run. "
+                                + "Give each daemon --tls-dir DIR/<host> (checkpointd certs init DIR --hosts "
+                                + "primary,backup makes a lab set)");
+                    }
+                }
+                LOG.warn("replication.tls is off: plain TCP on loopback; any process on this host can reach the "
+                        + "replication port");
+            }
+            return;
+        }
+        if (tls == null) {
+            if (t.dir() == null) {
+                throw new IllegalArgumentException("replication.tls is on (the default), but no TLS material is "
+                        + "given: pass --tls-dir DIR/<host> (replication.tls-dir) holding ca.pem, cert.pem and key.pem "
+                        + "('checkpointd certs init DIR --hosts primary,backup' makes a lab set), or write "
+                        + "'replication.tls: off' for plain TCP on loopback");
+            }
+            try {
+                tls = TlsMaterial.load(t.dir());
+            } catch (IOException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        }
+    }
+
+    private static boolean isLoopback(SocketAddress address) {
+        if (!(address instanceof InetSocketAddress inet)) {
+            return true; // in-VM channels never leave the process
+        }
+        try {
+            InetAddress ip = inet.isUnresolved() ? InetAddress.getByName(inet.getHostString()) : inet.getAddress();
+            return ip.isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
     public CheckpointdConfig config() {
         return config;
+    }
+
+    /** The loaded TLS material, or null for plain TCP or in-VM channels (after {@link #conclude()}). */
+    public TlsMaterial tls() {
+        return tls;
     }
 
     /** The driver named {@code name}; the message lists those there are. */

@@ -15,6 +15,7 @@ import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.replication.tls.TlsPipeline;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Standby;
@@ -57,6 +58,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     private final Transport transport;
     private final Consumer<ChannelPipeline> pipelineHook;
     private final Hello hello;
+    private final TlsPipeline tls;
     private final CheckpointProgress progress;
     private final OutputCommit output;
     private final PrimaryMetrics metrics;
@@ -87,15 +89,17 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                   PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
                   int maxFrameBytes, int maxPagesPerFrame, FailureDetectorConfig detection,
                   PeerMonitor backupMonitor, HeartbeatChannel heartbeats) {
-        this(group, Transport.TCP, InetSocketAddress.createUnresolved(backup.host(), backup.port()), p -> { }, hello,
-                progress, output, metrics, clock, reconnectDelayNs, connectTimeoutNs, maxFrameBytes, maxPagesPerFrame,
-                detection, backupMonitor, heartbeats);
+        this(group, Transport.TCP, InetSocketAddress.createUnresolved(backup.host(), backup.port()), null, p -> { },
+                hello, progress, output, metrics, clock, reconnectDelayNs, connectTimeoutNs, maxFrameBytes,
+                maxPagesPerFrame, detection, backupMonitor, heartbeats);
     }
 
     /**
+     * @param tls          TLS in front of the connection; null for plain TCP (loopback only) or in-VM channels
      * @param pipelineHook adds handlers after the codec, before this client's own: where tests inject faults
      */
-    PrimaryClient(EventLoopGroup group, Transport transport, SocketAddress backup, Consumer<ChannelPipeline> pipelineHook,
+    PrimaryClient(EventLoopGroup group, Transport transport, SocketAddress backup, TlsPipeline tls,
+                  Consumer<ChannelPipeline> pipelineHook,
                   Hello hello, CheckpointProgress progress, OutputCommit output,
                   PrimaryMetrics metrics, NanoClock clock, long reconnectDelayNs, long connectTimeoutNs,
                   int maxFrameBytes, int maxPagesPerFrame, FailureDetectorConfig detection,
@@ -109,6 +113,7 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         this.backupLabel = backup instanceof InetSocketAddress inet ? inet.getHostString() + ":" + inet.getPort()
                 : backup.toString();
         this.pipelineHook = pipelineHook;
+        this.tls = tls;
         this.hello = hello;
         this.progress = progress;
         this.output = output;
@@ -148,6 +153,9 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            tls.install(ch, true); // HELLO waits in the SslHandler until the backup proved who it is
+                        }
                         ch.pipeline().addLast(
                                 new ByteCounter(metrics.bytesWire::increment, n -> { }),
                                 new FrameDecoder(maxFrameBytes, maxPagesPerFrame),

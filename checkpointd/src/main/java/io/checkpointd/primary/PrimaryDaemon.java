@@ -14,6 +14,7 @@ import io.checkpointd.failure.PeerMonitor;
 import io.checkpointd.launch.LaunchContext;
 import io.checkpointd.netbuffer.HeldEgress;
 import io.checkpointd.netbuffer.OutputBuffer;
+import io.checkpointd.replication.tls.TlsPipeline;
 import io.checkpointd.replication.wire.FrameCodec;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.util.AgentRunner;
@@ -103,7 +104,9 @@ public final class PrimaryDaemon implements AutoCloseable {
                 detection.heartbeatIntervalNs(), sessionToken, clock::nanoTime, backupMonitor) : null;
         Hello hello = new Hello(FrameCodec.PROTOCOL_VERSION, domain, heartbeats == null ? 0 : heartbeats.localPort(),
                 sessionToken, guest.guest());
-        client = new PrimaryClient(loops, ctx.transport(), ctx.backupAddress(), ctx.replicationPipeline(), hello,
+        TlsPipeline tls = ctx.tls() == null ? null
+                : new TlsPipeline(ctx.tls(), "primary", config.replication().tls().backupName(), registry);
+        client = new PrimaryClient(loops, ctx.transport(), ctx.backupAddress(), tls, ctx.replicationPipeline(), hello,
                 progress, egress, metrics, clock, RECONNECT_DELAY_NS, rc.connectTimeoutNs(),
                 Math.toIntExact(rc.maxFrameBytes()), rc.batchPages(), detection, backupMonitor, heartbeats);
         CheckpointSender sender = new CheckpointSender(domain, client, pool, protectedDomain.memory(), metrics,
@@ -185,6 +188,11 @@ public final class PrimaryDaemon implements AutoCloseable {
     /** Checkpoints sent, committed and acknowledged (tests in this package watch ACKs through it). */
     CheckpointProgress progress() {
         return progress;
+    }
+
+    /** Whether replication runs over mutual TLS (false: plain TCP on loopback, or in-VM channels). */
+    public boolean tls() {
+        return ctx.tls() != null;
     }
 
     public GuestAttachment guest() {

@@ -24,6 +24,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.ReferenceCounted;
+import java.util.Map;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -65,7 +66,8 @@ class BackupSessionTest {
         return new BackupServer(dir, metrics, 1 << 20, FailureDetectorConfig.defaults(),
                 (domain, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
-                }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
+                }, new SimpleMeterRegistry(), NanoClock.SYSTEM,
+                new DomainConsent(Map.of("test", List.of("primary"))), null);
     }
 
     @AfterEach
@@ -124,7 +126,8 @@ class BackupSessionTest {
             }
         };
         BackupServer server = new BackupServer(dir.resolve("standby-backup"), metrics, 1 << 20,
-                FailureDetectorConfig.defaults(), withStandby, new SimpleMeterRegistry(), NanoClock.SYSTEM);
+                FailureDetectorConfig.defaults(), withStandby, new SimpleMeterRegistry(), NanoClock.SYSTEM,
+                new DomainConsent(Map.of("test", List.of("primary"))), null);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
             ch.writeInbound(new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")));
@@ -285,7 +288,8 @@ class BackupSessionTest {
         };
         Path base = dir.resolve("unable");
         BackupServer server = new BackupServer(base, metrics, 1 << 20, FailureDetectorConfig.defaults(), unable,
-                new SimpleMeterRegistry(), NanoClock.SYSTEM);
+                new SimpleMeterRegistry(), NanoClock.SYSTEM,
+                new DomainConsent(Map.of("test", List.of("primary"))), null);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
             ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", 0, 1, new GuestSpec("test", RAM, PAGE, 0, "the-guest")));

@@ -48,6 +48,39 @@ class CliTest {
     }
 
     @Test
+    void aDaemonWithoutTlsMaterialRefusesToStartAndSaysHowToGetSome() {
+        ToolRun r = run("backup", "--listen", "127.0.0.1:0", "--dir", dir.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("replication.tls is on (the default), but no TLS material is given: pass "
+                + "--tls-dir DIR/<host>").contains("checkpointd certs init DIR --hosts primary,backup");
+    }
+
+    @Test
+    void plainTcpIsRefusedOffLoopback() throws Exception {
+        Path config = dir.resolve("plain.yaml");
+        Files.writeString(config, "replication:\n  tls: off\n");
+        ToolRun r = run("backup", "--config", config.toString(), "--listen", "0.0.0.0:0", "--dir", dir.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("replication.tls is off, but /0.0.0.0:0 is not a loopback address");
+    }
+
+    @Test
+    void certsInitMakesAFolderPerHostThatADaemonLoads() throws Exception {
+        ToolRun r = run("certs", "init", dir.resolve("pki").toString(), "--hosts", "primary,backup");
+        assertThat(r.status()).as(r.err()).isZero();
+        for (String host : new String[] {"primary", "backup"}) {
+            assertThat(dir.resolve("pki").resolve(host)).isDirectoryContaining("glob:**/ca.pem")
+                    .isDirectoryContaining("glob:**/cert.pem").isDirectoryContaining("glob:**/key.pem");
+            io.checkpointd.replication.tls.TlsMaterial.load(dir.resolve("pki").resolve(host));
+        }
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(dir.resolve("pki/backup/key.pem")))).isEqualTo("rw-------");
+        ToolRun again = run("certs", "init", dir.resolve("pki").toString(), "--hosts", "backup");
+        assertThat(again.status()).isEqualTo(1);
+        assertThat(again.err()).contains("exists already; not overwriting a key");
+    }
+
+    @Test
     void anOverrideOutOfRangeIsReportedAgainstTheCommandLine() {
         ToolRun r = run("primary", "--epoch", "20s", "--run-dir", dir.toString());
         assertThat(r.status()).isEqualTo(1);
@@ -57,7 +90,8 @@ class CliTest {
     @Test
     void aTrackerTheDriverCannotOfferIsRefusedAtStartWithTheReason() throws Exception {
         Path config = dir.resolve("soft.yaml");
-        Files.writeString(config, "domain:\n  dirty-tracker: soft-dirty\nsim:\n  ram: 16MiB\n  hot-set: 1MiB\n");
+        Files.writeString(config, "domain:\n  dirty-tracker: soft-dirty\nsim:\n  ram: 16MiB\n  hot-set: 1MiB\n"
+                + "replication:\n  tls: off\n");
         ToolRun r = run("primary", "--config", config.toString(), "--run-dir", dir.toString(), "--service-port", "0");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("soft-dirty");

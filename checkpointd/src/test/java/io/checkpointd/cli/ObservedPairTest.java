@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.HostPort;
+import io.checkpointd.config.TlsConfig;
 import io.checkpointd.metrics.MetricsServer;
 import io.checkpointd.primary.PrimaryDaemon;
 import io.checkpointd.testing.PrometheusTools;
@@ -51,8 +52,8 @@ class ObservedPairTest {
         CheckpointdConfig d = CheckpointdConfig.defaults();
         CheckpointdConfig config = d
                 .withSim(d.sim().withRamBytes(16L << 20).withHotSetBytes(4L << 20).withServicePort(0))
-                .withReplication(d.replication().withListen(new HostPort("127.0.0.1", 0)))
-                .withBackup(d.backup().withDir(dir.resolve("backup")))
+                .withReplication(d.replication().withListen(new HostPort("127.0.0.1", 0)).withTls(TlsConfig.off()))
+                .withBackup(d.backup().withDir(dir.resolve("backup")).allowing(d.domain().name(), List.of("primary")))
                 .withMetrics(d.metrics().withListen(new HostPort("127.0.0.1", 0)));
         PrometheusMeterRegistry backupRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         backup = BackupDaemon.launch(Drivers.forBackup(config).registry(backupRegistry));

@@ -27,8 +27,12 @@ class ProtectCommandTest {
     @TempDir
     static Path dir;
 
+    /** Runs a command with a lab TLS folder, so that what is checked is the domain, not the missing TLS. */
     private static ToolRun run(String... args) {
-        return ToolRun.of(Main.commandLine(), args);
+        String[] withTls = java.util.Arrays.copyOf(args, args.length + 2);
+        withTls[args.length] = "--tls-dir";
+        withTls[args.length + 1] = dir.resolve("tls/primary").toString();
+        return ToolRun.of(Main.commandLine(), withTls);
     }
 
     @BeforeAll
@@ -37,6 +41,8 @@ class ProtectCommandTest {
             System.err.println("SKIPPED ProtectCommandTest: needs root to start libvirt and define domains");
             Assumptions.abort("needs root");
         }
+        io.checkpointd.replication.tls.CertificateAuthority.create("test CA")
+                .writeHosts(dir.resolve("tls"), java.util.List.of("primary"));
         Path repo = PrometheusTools.repoFile("scripts/libvirt-up").getParent().getParent();
         host = LibvirtHost.up(repo, dir.resolve("libvirt-up.log"));
     }

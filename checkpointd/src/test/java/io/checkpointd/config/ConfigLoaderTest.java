@@ -27,11 +27,12 @@ class ConfigLoaderTest {
             "domain.name", "domain.driver", "domain.dirty-tracker",
             "epoch.interval", "epoch.max-in-flight", "epoch.full-sync",
             "replication.backup", "replication.listen", "replication.compression", "replication.batch-pages",
-            "replication.max-frame", "replication.connect-timeout",
+            "replication.max-frame", "replication.connect-timeout", "replication.tls", "replication.tls-dir",
+            "replication.backup-name",
             "net-buffer.output-commit", "net-buffer.max-held", "net-buffer.max-held-frames",
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
             "sim.service-port", "sim.keys", "sim.disk",
-            "backup.dir",
+            "backup.dir", "backup.domains",
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
             "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",
             "pre-copy.sigma-low", "pre-copy.sigma-high",
@@ -47,6 +48,20 @@ class ConfigLoaderTest {
     @Test
     void exampleFileEqualsTheDefaults() throws Exception {
         assertThat(ConfigLoader.load(exampleFile())).isEqualTo(CheckpointdConfig.defaults());
+    }
+
+    @Test
+    void tlsAndTheBackupsDomainsLoadAndBadNamesAreNamed() throws Exception {
+        CheckpointdConfig c = ConfigLoader.load(write("replication:\n  tls: off\n  backup-name: b1\n"
+                + "backup:\n  domains: {web1: [primary-a, primary-b], pbx: [p]}\n"));
+        assertThat(c.replication().tls().enabled()).isFalse();
+        assertThat(c.replication().tls().backupName()).isEqualTo("b1");
+        assertThat(c.backup().domains()).isEqualTo(java.util.Map.of("web1", List.of("primary-a", "primary-b"),
+                "pbx", List.of("p")));
+        assertThatThrownBy(() -> ConfigLoader.load(write("backup:\n  domains: {web1: primary}\n")))
+                .hasMessageContaining("backup.domains.web1: expected a list of names in brackets");
+        assertThatThrownBy(() -> ConfigLoader.load(write("backup:\n  domains: {'../x': [p]}\n")))
+                .hasMessageContaining("'../x' is not a plain name");
     }
 
     @Test
@@ -74,8 +89,11 @@ class ConfigLoaderTest {
         assertThat(primary.libvirt().tap()).isEqualTo("cptap0");
         assertThat(primary.libvirt().diskImage()).isEqualTo(Path.of("/var/lib/checkpointd/images/web1.raw"));
         assertThat(primary.libvirt().guestIpv4()).isEqualTo("10.0.0.2");
+        assertThat(primary.replication().tls().dir()).isEqualTo(Path.of("/etc/checkpointd/tls/primary-a"));
         CheckpointdConfig backup = ConfigLoader.load(libvirt.resolve("backup.yaml"));
         assertThat(backup.libvirt().tap()).isEqualTo("cptap0");
+        assertThat(backup.replication().tls().dir()).isEqualTo(Path.of("/etc/checkpointd/tls/backup"));
+        assertThat(backup.backup().domains()).isEqualTo(java.util.Map.of("web1", List.of("primary-a")));
         assertThat(backup.libvirt().restoredName()).isEmpty();
     }
 

@@ -4,11 +4,11 @@ import io.checkpointd.backup.BackupDaemon;
 import io.checkpointd.backup.BackupMetrics;
 import io.checkpointd.backup.BackupServer;
 import io.checkpointd.backup.FailoverController;
-import io.checkpointd.config.BackupConfig;
 import io.checkpointd.config.CheckpointdConfig;
 import io.checkpointd.config.DomainConfig;
 import io.checkpointd.config.EpochConfig;
 import io.checkpointd.config.FailureDetectorConfig;
+import io.checkpointd.config.TlsConfig;
 import io.checkpointd.dirty.DirtyTracker;
 import io.checkpointd.disk.EpochWriteLog;
 import io.checkpointd.driver.Driver;
@@ -18,6 +18,7 @@ import io.checkpointd.driver.ProtectedDomain;
 import io.checkpointd.launch.LaunchContext;
 import io.checkpointd.netbuffer.HeldEgress;
 import io.checkpointd.replication.Transport;
+import io.checkpointd.replication.tls.CertificateAuthority;
 import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.testing.TestDomain;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -82,6 +83,7 @@ final class Cluster implements AutoCloseable {
     final Transport transport;
     private final Path dir;
     private final CheckpointdConfig config;
+    private final CheckpointdConfig backupConfig;
     private final EventLoopGroup heartbeatLoops = Transport.TCP.newGroup(1);
     private final EventLoopGroup primaryLoops;
     private final DefaultEventLoop egressLoop = new DefaultEventLoop();
@@ -129,11 +131,26 @@ final class Cluster implements AutoCloseable {
         this.dir = dir;
         this.primaryLoops = transport.newGroup(2);
         CheckpointdConfig defaults = CheckpointdConfig.defaults();
+        // Over TCP the replication connection is mutual TLS, as the daemon runs by default; in-VM channels
+        // never leave the process and run plain.
+        Path tls = dir.resolve("tls");
+        if (transport.isSocket()) {
+            try {
+                CertificateAuthority.create("test CA").writeHosts(tls, List.of("primary", "backup"));
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IOException(e);
+            }
+        }
         config = defaults.withDomain(new DomainConfig(DOMAIN, TestDriver.NAME))
                 .withEpoch(new EpochConfig(1, 4, EpochConfig.LIVE))
                 .withReplication(defaults.replication().withBatchPages(8).withMaxFrameBytes(4 << 20)
-                        .withConnectTimeoutNs(TimeUnit.SECONDS.toNanos(5)))
+                        .withConnectTimeoutNs(TimeUnit.SECONDS.toNanos(5))
+                        .withTls(transport.isSocket() ? TlsConfig.defaults().withDir(tls.resolve("primary"))
+                                : TlsConfig.off()))
+                .withBackup(defaults.backup().allowing(DOMAIN, List.of("primary")))
                 .withFailureDetector(DETECTION);
+        backupConfig = transport.isSocket() ? config.withReplication(config.replication()
+                .withTls(config.replication().tls().withDir(tls.resolve("backup")))) : config;
         startBackup(dir.resolve("backup"), transport == Transport.TCP ? new InetSocketAddress("127.0.0.1", 0)
                 : new LocalAddress("checkpointd-" + UUID.randomUUID()));
         domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
@@ -194,7 +211,7 @@ final class Cluster implements AutoCloseable {
     void startBackup(Path backupDir, SocketAddress address) {
         backupLoops = transport.newGroup(1);
         backupDaemon = BackupDaemon.launch(new LaunchContext()
-                .config(config.withBackup(new BackupConfig(backupDir))).driver(new TestDriver())
+                .config(backupConfig.withBackup(backupConfig.backup().withDir(backupDir))).driver(new TestDriver())
                 .clock(backupNowNs::get).transport(transport).listenAddress(address)
                 .ioLoops(backupLoops).heartbeatLoops(heartbeatLoops));
         backup = backupDaemon.server();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.checkpointd.backup.BackupMetrics;
 import io.checkpointd.backup.BackupServer;
+import io.checkpointd.backup.DomainConsent;
 import io.checkpointd.config.FailureDetectorConfig;
 import io.checkpointd.config.HostPort;
 import io.checkpointd.failure.PeerMonitor;
@@ -20,6 +21,7 @@ import io.checkpointd.util.NanoClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import java.util.Map;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -47,7 +49,8 @@ class ReplicationOverTcpTest {
         BackupServer backup = new BackupServer(dir.resolve("backup"), backupMetrics, 1 << 20,
                 FailureDetectorConfig.defaults(), (d, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
-                }, new SimpleMeterRegistry(), NanoClock.SYSTEM);
+                }, new SimpleMeterRegistry(), NanoClock.SYSTEM,
+                new DomainConsent(Map.of("test", List.of("primary"))), null);
         TestDomain domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
         StagingPool pool = new StagingPool(PAGE);
         List<String> output = new CopyOnWriteArrayList<>();

@@ -2,7 +2,7 @@ package io.checkpointd.primary;
 
 import io.checkpointd.replication.Transport;
 
-/** The failover contract over real TCP on loopback, with the UDP heartbeat channel running. */
+/** The failover contract over real TCP on loopback with mutual TLS, as the daemon runs, and the UDP heartbeat channel. */
 class TcpFailoverTest extends FailoverContract {
     @Override
     Transport transport() {

@@ -9,6 +9,7 @@ import io.checkpointd.util.FileTrees;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import io.checkpointd.replication.tls.CertificateAuthority;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,10 +105,14 @@ public final class LibvirtFailoverScenario {
             domains.define(domainXml(netPort, console));
             Path backupDir = work.resolve("backup");
             writeConfig(work.resolve("backup.yaml"), "");
+            // The replication connection is mutual TLS, as an operator runs it: a lab CA made for this run.
+            Path tls = work.resolve("tls");
+            CertificateAuthority.create("e2e lab CA").writeHosts(tls, List.of("primary", "backup"));
             writeConfig(work.resolve("primary.yaml"), "  guest-ipv4: " + GUEST_IP + "\n");
             try (ChildProcess backup = ChildProcess.start("backup", work.resolve("backup.log"), List.of("backup",
                     "--config", work.resolve("backup.yaml").toString(), "--listen", "127.0.0.1:0",
                     "--dir", backupDir.toString(), "--tap", lan.backupTap(), "--restored-name", restoredName,
+                    "--tls-dir", tls.resolve("backup").toString(), "--allow", name + "=primary",
                     "--ready-file", work.resolve("backup.ready").toString(),
                     "--summary-file", work.resolve("backup.json").toString()))) {
                 String backupPort = backup.awaitFile(work.resolve("backup.ready"), TimeUnit.SECONDS.toNanos(60));
@@ -115,6 +120,7 @@ public final class LibvirtFailoverScenario {
                         "protect", name, "--config", work.resolve("primary.yaml").toString(),
                         "--backup", "127.0.0.1:" + backupPort, "--epoch", settings.epochMs() + "ms",
                         "--tap", lan.primaryTap(), "--disk-image", image.toString(),
+                        "--tls-dir", tls.resolve("primary").toString(),
                         "--ready-file", work.resolve("primary.ready").toString(),
                         "--summary-file", work.resolve("primary.json").toString()))) {
                     long qemuPid = Long.parseLong(primary.awaitFile(work.resolve("primary.ready"),
