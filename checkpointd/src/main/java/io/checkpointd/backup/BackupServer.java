@@ -9,7 +9,10 @@ import io.checkpointd.replication.Transport;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.driver.GuestRestorer;
+import io.checkpointd.failure.HeartbeatKeys;
 import io.checkpointd.replication.tls.HandshakeGuard;
+import io.checkpointd.replication.tls.TlsMaterial;
+import io.netty.handler.ssl.SslHandler;
 import io.checkpointd.replication.tls.TlsPipeline;
 import io.checkpointd.replication.wire.GuestSpec;
 import io.checkpointd.replication.wire.Hello;
@@ -187,6 +190,10 @@ public final class BackupServer implements AutoCloseable {
         slot.failover().onHello(hello, slot.store(), channel, clock.nanoTime());
         if (slot.heartbeats() != null) {
             slot.heartbeats().setSessionToken(hello.sessionToken());
+            SslHandler ssl = channel.pipeline().get(SslHandler.class);
+            slot.heartbeats().setKeys(ssl == null ? null : HeartbeatKeys.fromExportedMaterial(
+                    TlsMaterial.exportHeartbeatMaterial(ssl.engine().getSession(), 2 * HeartbeatKeys.KEY_BYTES),
+                    false));
             slot.heartbeats().setPeer(hello.heartbeatPort() != 0
                     && channel.remoteAddress() instanceof InetSocketAddress primary
                     ? new InetSocketAddress(primary.getAddress(), hello.heartbeatPort()) : null);

@@ -15,7 +15,10 @@ import io.checkpointd.replication.wire.Handover;
 import io.checkpointd.replication.wire.FrameDecoder;
 import io.checkpointd.replication.wire.FrameEncoder;
 import io.checkpointd.replication.wire.Heartbeat;
+import io.checkpointd.failure.HeartbeatKeys;
+import io.checkpointd.replication.tls.TlsMaterial;
 import io.checkpointd.replication.tls.TlsPipeline;
+import io.netty.handler.ssl.SslHandler;
 import io.checkpointd.replication.wire.Hello;
 import io.checkpointd.replication.wire.HelloAck;
 import io.checkpointd.replication.wire.Standby;
@@ -205,6 +208,12 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                     backupMonitor.watch(clock.nanoTime());
                     if (heartbeats != null && ack.heartbeatPort() != 0
                             && ctx.channel().remoteAddress() instanceof InetSocketAddress peer) {
+                        // Keyed from this TLS session: a stranger's datagram can neither keep a dead backup
+                        // alive nor, replayed, do so later (plain TCP on loopback: the token alone).
+                        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                        heartbeats.setKeys(ssl == null ? null : HeartbeatKeys.fromExportedMaterial(
+                                TlsMaterial.exportHeartbeatMaterial(ssl.engine().getSession(),
+                                        2 * HeartbeatKeys.KEY_BYTES), true));
                         heartbeats.setPeer(new InetSocketAddress(peer.getAddress(), ack.heartbeatPort()));
                     }
                     fullSyncRequested.set(true);

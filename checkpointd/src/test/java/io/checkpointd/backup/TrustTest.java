@@ -146,11 +146,20 @@ class TrustTest {
         try (PrimaryDaemon primary = PrimaryDaemon.launch(new LaunchContext().config(config)
                 .driver(new SimDriver(config, dir.resolve("primary"))).onHandedOver(() -> { }))) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (primary.metrics().committed() < 1) {
-                assertThat(System.nanoTime() - deadline).as("the real primary committing within 60 s").isNegative();
+            while (primary.metrics().committed() < 1 || udpHeartbeatsFromThePrimary() < 3) {
+                assertThat(System.nanoTime() - deadline).as("the real primary committing within 60 s, and the backup "
+                        + "accepting its UDP heartbeats").isNegative();
                 Thread.sleep(20);
             }
+            // Both ends keyed the heartbeats from the same TLS session: none of the primary's was rejected.
+            assertThat(backup.server().slot(DOMAIN).heartbeats().rejectedDatagrams()).isZero();
         }
+    }
+
+    private double udpHeartbeatsFromThePrimary() {
+        var counter = registry.find(io.checkpointd.failure.PeerMonitor.RECEIVED).tag("domain", DOMAIN)
+                .tag("peer", "primary").counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Test

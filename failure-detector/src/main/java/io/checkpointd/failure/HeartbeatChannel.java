@@ -98,7 +98,15 @@ public final class HeartbeatChannel implements AutoCloseable {
         channel.eventLoop().execute(() -> handler.sessionToken(sessionToken));
     }
 
-    /** Datagrams received and ignored: wrong length, magic, version or session token. */
+    /**
+     * Authenticates this session's datagrams from now on: each sent one is tagged, and a received one is
+     * accepted only with a valid tag and a sequence above the last accepted. Null goes back to the token alone.
+     */
+    public void setKeys(HeartbeatKeys keys) {
+        channel.eventLoop().execute(() -> handler.keys(keys));
+    }
+
+    /** Datagrams received and ignored: wrong length, magic, version, session token, tag or sequence. */
     public long rejectedDatagrams() {
         return handler.rejectedDatagrams();
     }

@@ -6,11 +6,11 @@ import io.netty.buffer.ByteBuf;
  * One heartbeat datagram, as sent by {@link HeartbeatChannel}. Fixed length, big-endian (network order):
  *
  * <pre>
- *  0        4     5               13              21              29              37              45
- *  +--------+-----+---------------+---------------+---------------+---------------+---------------+
- *  | magic  | ver | sessionToken  |   sequence    |   sentNanos   |   echoNanos   | echoDelayNanos|
- *  | int32  | int8| int64         |   int64       |   int64       |   int64       |   int64       |
- *  +--------+-----+---------------+---------------+---------------+---------------+---------------+
+ *  0        4     5               13              21              29              37              45      61
+ *  +--------+-----+---------------+---------------+---------------+---------------+---------------+-------+
+ *  | magic  | ver | sessionToken  |   sequence    |   sentNanos   |   echoNanos   | echoDelayNanos|  tag  |
+ *  | int32  | int8| int64         |   int64       |   int64       |   int64       |   int64       | 16 B  |
+ *  +--------+-----+---------------+---------------+---------------+---------------+---------------+-------+
  * </pre>
  *
  * <ul>
@@ -19,6 +19,10 @@ import io.netty.buffer.ByteBuf;
  *   <li>{@code sessionToken}: agreed out of band by both sides; keeps two replication pairs (or a stale
  *       process of an earlier session) from keeping each other alive. It is not authentication: anyone on
  *       the path can read and replay it.</li>
+ *   <li>{@code tag}: HMAC-SHA256 of bytes 0..44 under the sender's direction key ({@link HeartbeatKeys}),
+ *       truncated to 16 bytes; all zero when the session has no keys (plain TCP on loopback). With keys, a
+ *       datagram whose tag does not verify, or whose sequence is not above the last one accepted (a replay),
+ *       is rejected.</li>
  *   <li>{@code sequence}: 1 for the first heartbeat a channel sends, then one more per heartbeat.</li>
  *   <li>{@code sentNanos}: the sender's monotonic clock when sent. Only the sender can interpret it.</li>
  *   <li>{@code echoNanos}: the {@code sentNanos} of the last heartbeat received from the peer, 0 if none
@@ -33,7 +37,7 @@ import io.netty.buffer.ByteBuf;
  */
 record HeartbeatDatagram(long sessionToken, long sequence, long sentNanos, long echoNanos, long echoDelayNanos) {
     static final int MAGIC = 0x434B4842; // "CKHB"
-    static final byte VERSION = 1;
+    static final byte VERSION = 2; // 2: the tag
 
     static final int MAGIC_OFFSET = 0;
     static final int VERSION_OFFSET = 4;
@@ -42,10 +46,14 @@ record HeartbeatDatagram(long sessionToken, long sequence, long sentNanos, long 
     static final int SENT_NANOS_OFFSET = 21;
     static final int ECHO_NANOS_OFFSET = 29;
     static final int ECHO_DELAY_NANOS_OFFSET = 37;
-    static final int LENGTH = 45;
+    static final int TAG_OFFSET = 45;
+    static final int LENGTH = TAG_OFFSET + HeartbeatKeys.TAG_BYTES;
 
-    /** Writes this datagram at the writer index of {@code out}, which must have room for {@link #LENGTH}. */
-    void encodeInto(ByteBuf out) {
+    /**
+     * Writes this datagram at the writer index of {@code out}, which must have room for {@link #LENGTH},
+     * tagged under {@code keys} (null: an all-zero tag).
+     */
+    void encodeInto(ByteBuf out, HeartbeatKeys keys) {
         int base = out.writerIndex();
         out.ensureWritable(LENGTH);
         out.setInt(base + MAGIC_OFFSET, MAGIC);
@@ -55,7 +63,23 @@ record HeartbeatDatagram(long sessionToken, long sequence, long sentNanos, long 
         out.setLong(base + SENT_NANOS_OFFSET, sentNanos);
         out.setLong(base + ECHO_NANOS_OFFSET, echoNanos);
         out.setLong(base + ECHO_DELAY_NANOS_OFFSET, echoDelayNanos);
+        byte[] tag = new byte[HeartbeatKeys.TAG_BYTES];
+        if (keys != null) {
+            byte[] signed = new byte[TAG_OFFSET];
+            out.getBytes(base, signed);
+            tag = keys.tagToSend(signed, TAG_OFFSET);
+        }
+        out.setBytes(base + TAG_OFFSET, tag);
         out.writerIndex(base + LENGTH);
+    }
+
+    /** Whether the readable bytes of {@code in} (a decodable datagram) carry a tag {@code keys} verifies. */
+    static boolean verify(ByteBuf in, HeartbeatKeys keys) {
+        byte[] signed = new byte[TAG_OFFSET];
+        byte[] tag = new byte[HeartbeatKeys.TAG_BYTES];
+        in.getBytes(in.readerIndex(), signed);
+        in.getBytes(in.readerIndex() + TAG_OFFSET, tag);
+        return keys.verifyReceived(signed, TAG_OFFSET, tag);
     }
 
     /**

@@ -35,6 +35,8 @@ final class HeartbeatHandler extends SimpleChannelInboundHandler<DatagramPacket>
     };
 
     private long sessionToken;
+    private HeartbeatKeys keys; // null: datagrams carry no tag and only the token is checked
+    private long lastAcceptedSequence; // with keys: a datagram must come after it (no replays)
     private InetSocketAddress peer;
     private long nextSequence = 1;
     private ScheduledFuture<?> sender;
@@ -98,6 +100,13 @@ final class HeartbeatHandler extends SimpleChannelInboundHandler<DatagramPacket>
         }
     }
 
+    /** On the loop. From now on datagrams are tagged with, and accepted only under, these keys. */
+    void keys(HeartbeatKeys newKeys) {
+        keys = newKeys;
+        lastAcceptedSequence = 0;
+        forgetEchoes();
+    }
+
     private void forgetEchoes() {
         peerSentNanos = 0;
         peerSentReceivedAtNs = 0;
@@ -125,7 +134,7 @@ final class HeartbeatHandler extends SimpleChannelInboundHandler<DatagramPacket>
         lastSentNs = nowNs;
         long echoDelayNs = peerSentNanos == 0 ? 0 : Math.max(0, nowNs - peerSentReceivedAtNs);
         ByteBuf out = ctx.alloc().buffer(HeartbeatDatagram.LENGTH);
-        new HeartbeatDatagram(sessionToken, nextSequence++, nowNs, peerSentNanos, echoDelayNs).encodeInto(out);
+        new HeartbeatDatagram(sessionToken, nextSequence++, nowNs, peerSentNanos, echoDelayNs).encodeInto(out, keys);
         // A lost heartbeat is what the detector is for: count the failure, never throw from the timer.
         ctx.writeAndFlush(new DatagramPacket(out, peer)).addListener(countSendFailure);
     }
@@ -137,6 +146,14 @@ final class HeartbeatHandler extends SimpleChannelInboundHandler<DatagramPacket>
         if (heartbeat == null || heartbeat.sessionToken() != sessionToken) {
             rejectedDatagrams++;
             return;
+        }
+        if (keys != null) {
+            // A forged datagram fails the tag; a replayed one (or one reordered behind a newer) the sequence.
+            if (!HeartbeatDatagram.verify(packet.content(), keys) || heartbeat.sequence() <= lastAcceptedSequence) {
+                rejectedDatagrams++;
+                return;
+            }
+            lastAcceptedSequence = heartbeat.sequence();
         }
         long rttNs = roundTripNs(heartbeat, nowNs);
         peerSentNanos = heartbeat.sentNanos();

@@ -109,7 +109,7 @@ class HeartbeatChannelTest {
         Queue<Received> atA = new ConcurrentLinkedQueue<>();
         HeartbeatChannel a = open(TOKEN, recordInto(atA));
         ByteBuf valid = Unpooled.buffer(HeartbeatDatagram.LENGTH);
-        new HeartbeatDatagram(TOKEN, 1, 1_000, 0, 0).encodeInto(valid);
+        new HeartbeatDatagram(TOKEN, 1, 1_000, 0, 0).encodeInto(valid, null);
         byte[] good = ByteBufUtil.getBytes(valid);
         valid.release();
 
@@ -182,5 +182,45 @@ class HeartbeatChannelTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("intervalNs must be positive");
         assertThatThrownBy(() -> HeartbeatChannel.open(group, LOOPBACK, 70_000, INTERVAL_NS, TOKEN, System::nanoTime, ignore))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bindPort must be 0..65535");
+    }
+
+    /**
+     * Over real sockets, keyed as a TLS session keys them: a third party that knows the session token (it
+     * travels inside TLS, but say it leaked) can neither forge a heartbeat nor replay a captured one.
+     */
+    @Test
+    void withKeysAForgedOrReplayedDatagramKeepsNobodyAlive() throws Exception {
+        byte[] material = new byte[2 * HeartbeatKeys.KEY_BYTES];
+        new java.util.Random(5).nextBytes(material);
+        Queue<Received> atA = new ConcurrentLinkedQueue<>();
+        HeartbeatChannel a = open(TOKEN, recordInto(atA));
+        a.setKeys(HeartbeatKeys.fromExportedMaterial(material, false));
+        HeartbeatKeys primarys = HeartbeatKeys.fromExportedMaterial(material, true);
+        byte[] forgerKeyMaterial = material.clone();
+        forgerKeyMaterial[0] ^= 1;
+        HeartbeatKeys forgers = HeartbeatKeys.fromExportedMaterial(forgerKeyMaterial, true);
+
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getByName(LOOPBACK))) {
+            InetSocketAddress target = at(a);
+            byte[] genuine = datagram(new HeartbeatDatagram(TOKEN, 1, 1_000, 0, 0), primarys);
+            socket.send(new DatagramPacket(genuine, genuine.length, target));
+            await("the genuine heartbeat accepted", LIMIT, () -> atA.size() == 1);
+
+            byte[] forged = datagram(new HeartbeatDatagram(TOKEN, 2, 2_000, 0, 0), forgers);
+            byte[] untagged = datagram(new HeartbeatDatagram(TOKEN, 3, 3_000, 0, 0), null);
+            for (byte[] bytes : List.of(forged, untagged, genuine)) { // the last: a replay
+                socket.send(new DatagramPacket(bytes, bytes.length, target));
+            }
+            await("forged, untagged and replayed datagrams rejected", LIMIT, () -> a.rejectedDatagrams() == 3);
+            assertThat(atA).hasSize(1);
+        }
+    }
+
+    private static byte[] datagram(HeartbeatDatagram d, HeartbeatKeys keys) {
+        ByteBuf buf = Unpooled.buffer(HeartbeatDatagram.LENGTH);
+        d.encodeInto(buf, keys);
+        byte[] bytes = ByteBufUtil.getBytes(buf);
+        buf.release();
+        return bytes;
     }
 }

@@ -12,7 +12,7 @@ class HeartbeatDatagramTest {
 
     private static ByteBuf encoded(HeartbeatDatagram datagram) {
         ByteBuf buf = Unpooled.buffer(HeartbeatDatagram.LENGTH);
-        datagram.encodeInto(buf);
+        datagram.encodeInto(buf, null);
         return buf;
     }
 
@@ -36,13 +36,13 @@ class HeartbeatDatagramTest {
             assertThat(buf.getByte(1)).isEqualTo((byte) 'K');
             assertThat(buf.getByte(2)).isEqualTo((byte) 'H');
             assertThat(buf.getByte(3)).isEqualTo((byte) 'B');
-            assertThat(buf.getByte(HeartbeatDatagram.VERSION_OFFSET)).isEqualTo((byte) 1);
+            assertThat(buf.getByte(HeartbeatDatagram.VERSION_OFFSET)).isEqualTo((byte) 2);
             assertThat(buf.getLong(HeartbeatDatagram.SESSION_TOKEN_OFFSET)).isEqualTo(0x1122334455667788L);
             assertThat(buf.getLong(HeartbeatDatagram.SEQUENCE_OFFSET)).isEqualTo(7);
             assertThat(buf.getLong(HeartbeatDatagram.SENT_NANOS_OFFSET)).isEqualTo(Long.MAX_VALUE);
             assertThat(buf.getLong(HeartbeatDatagram.ECHO_NANOS_OFFSET)).isEqualTo(-5);
             assertThat(buf.getLong(HeartbeatDatagram.ECHO_DELAY_NANOS_OFFSET)).isEqualTo(42);
-            assertThat(HeartbeatDatagram.ECHO_DELAY_NANOS_OFFSET + Long.BYTES).isEqualTo(HeartbeatDatagram.LENGTH);
+            assertThat(HeartbeatDatagram.ECHO_DELAY_NANOS_OFFSET + Long.BYTES).isEqualTo(HeartbeatDatagram.TAG_OFFSET);
         } finally {
             buf.release();
         }
@@ -65,7 +65,7 @@ class HeartbeatDatagramTest {
             badMagic.release();
 
             ByteBuf badVersion = good.copy();
-            badVersion.setByte(HeartbeatDatagram.VERSION_OFFSET, 2);
+            badVersion.setByte(HeartbeatDatagram.VERSION_OFFSET, 1); // version 1 had no tag
             assertThat(HeartbeatDatagram.decode(badVersion)).isNull();
             badVersion.release();
         } finally {

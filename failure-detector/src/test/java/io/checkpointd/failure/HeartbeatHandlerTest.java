@@ -66,7 +66,7 @@ class HeartbeatHandlerTest {
 
     private void receive(HeartbeatDatagram datagram) {
         ByteBuf buf = Unpooled.buffer(HeartbeatDatagram.LENGTH);
-        datagram.encodeInto(buf);
+        datagram.encodeInto(buf, null);
         receive(buf);
     }
 
@@ -169,5 +169,49 @@ class HeartbeatHandlerTest {
         receive(Unpooled.EMPTY_BUFFER);
         assertThat(received).isEmpty();
         assertThat(handler.rejectedDatagrams()).isEqualTo(4);
+    }
+
+    private static byte[] material(int seed) {
+        byte[] m = new byte[2 * HeartbeatKeys.KEY_BYTES];
+        new java.util.Random(seed).nextBytes(m);
+        return m;
+    }
+
+    private void receiveTagged(HeartbeatDatagram datagram, HeartbeatKeys senderKeys) {
+        ByteBuf buf = Unpooled.buffer(HeartbeatDatagram.LENGTH);
+        datagram.encodeInto(buf, senderKeys);
+        receive(buf);
+    }
+
+    /** Keyed from the TLS session: the peer's datagrams count; forged, replayed and reflected ones do not. */
+    @Test
+    void withKeysOnlyTheTaggedFreshDatagramsOfThePeerCount() {
+        HeartbeatKeys mine = HeartbeatKeys.fromExportedMaterial(material(1), true);
+        HeartbeatKeys peers = HeartbeatKeys.fromExportedMaterial(material(1), false);
+        HeartbeatKeys strangers = HeartbeatKeys.fromExportedMaterial(material(2), false);
+        handler.keys(mine);
+
+        receiveTagged(new HeartbeatDatagram(TOKEN, 1, 1, 0, 0), peers);
+        assertThat(received).hasSize(1);
+        receiveTagged(new HeartbeatDatagram(TOKEN, 2, 2, 0, 0), strangers);
+        receive(new HeartbeatDatagram(TOKEN, 3, 3, 0, 0)); // untagged, as before keys
+        assertThat(received).as("a forged or untagged datagram keeps nobody alive").hasSize(1);
+        receiveTagged(new HeartbeatDatagram(TOKEN, 1, 1, 0, 0), peers);
+        assertThat(received).as("a replay of an accepted datagram").hasSize(1);
+        receiveTagged(new HeartbeatDatagram(TOKEN, 9, 9, 0, 0), mine);
+        assertThat(received).as("my own datagram reflected back to me").hasSize(1);
+        receiveTagged(new HeartbeatDatagram(TOKEN, 4, 4, 0, 0), peers);
+        assertThat(received).hasSize(2);
+        assertThat(handler.rejectedDatagrams()).isEqualTo(4);
+
+        handler.peer(PEER);
+        advance(INTERVAL_NS);
+        DatagramPacket packet = channel.readOutbound();
+        try {
+            assertThat(HeartbeatDatagram.verify(packet.content(), peers)).as("what I send, the peer verifies").isTrue();
+            assertThat(HeartbeatDatagram.verify(packet.content(), strangers)).isFalse();
+        } finally {
+            packet.release();
+        }
     }
 }

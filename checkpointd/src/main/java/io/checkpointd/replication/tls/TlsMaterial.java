@@ -16,7 +16,9 @@ import java.util.List;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
+import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLKeyException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -37,6 +39,7 @@ public final class TlsMaterial {
     /** A TLS handshake that has not finished by then is cut: no state exists before it. */
     public static final long HANDSHAKE_TIMEOUT_MS = 5_000;
     private static final String[] PROTOCOLS = {"TLSv1.3"};
+    private static final String HEARTBEAT_LABEL = "EXPORTER-checkpointd-heartbeat-v1";
 
     private final Path dir;
     private final SslContext server;
@@ -97,6 +100,19 @@ public final class TlsMaterial {
     private static SslHandler withTimeout(SslHandler handler) {
         handler.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS);
         return handler;
+    }
+
+    /**
+     * Keying material both ends of {@code session} derive alike and nobody else can (RFC 8446's exporter),
+     * for the heartbeat keys of this session: {@code bytes} long.
+     */
+    public static byte[] exportHeartbeatMaterial(SSLSession session, int bytes) {
+        try {
+            return ((ExtendedSSLSession) session).exportKeyingMaterialData(HEARTBEAT_LABEL, null, bytes);
+        } catch (SSLKeyException | ClassCastException | UnsupportedOperationException e) {
+            throw new IllegalStateException("cannot export keying material from the TLS session for the "
+                    + "heartbeats: " + e.getMessage(), e);
+        }
     }
 
     /**
