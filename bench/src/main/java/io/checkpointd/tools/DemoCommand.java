@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,6 +80,10 @@ final class DemoCommand implements Callable<Integer> {
             description = "Keep logs, replicas and summaries here (default: a temporary directory, removed after).")
     Path workDir;
 
+    @Option(names = "--plain-tcp", description = "Replicate over plain TCP on loopback instead of mutual TLS: "
+            + "a baseline to measure what TLS costs (not with --config).")
+    boolean plainTcp;
+
     @Option(names = "--json", description = "Print one JSON object instead of the readable summary.")
     boolean json;
 
@@ -131,18 +136,31 @@ final class DemoCommand implements Callable<Integer> {
         // The main job runs the secure path: mutual TLS with throwaway certificates made for this run.
         Path tls = work.resolve("tls");
         FileTrees.delete(tls);
-        CertificateAuthority.create("demo CA").writeHosts(tls, List.of("primary", "backup"));
-        err.println("demo: starting backup and primary over mutual TLS (logs in " + work + ")");
+        List<String> backupTls = new ArrayList<>();
+        List<String> primaryTls = new ArrayList<>();
+        if (plainTcp) {
+            if (configOption.file() != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--plain-tcp and --config do not go "
+                        + "together: write 'replication: {tls: off}' in the config file instead");
+            }
+            Path plain = Files.writeString(work.resolve("plain-tcp.yaml"), "replication:\n  tls: off\n");
+            common.addAll(List.of("--config", plain.toString()));
+        } else {
+            CertificateAuthority.create("demo CA").writeHosts(tls, List.of("primary", "backup"));
+            backupTls.addAll(List.of("--tls-dir", tls.resolve("backup").toString()));
+            primaryTls.addAll(List.of("--tls-dir", tls.resolve("primary").toString()));
+        }
+        err.println("demo: starting backup and primary over " + (plainTcp ? "plain TCP" : "mutual TLS") + " (logs in "
+                + work + ")");
         boolean metrics = config.metrics().enabled();
         try (ChildProcess backup = ChildProcess.start("backup", work.resolve("backup.log"), concat(List.of("backup",
                 "--listen", "127.0.0.1:0", "--dir", backupDir.toString(), "--ready-file", work.resolve("backup.port").toString(),
-                "--tls-dir", tls.resolve("backup").toString(), "--allow", domain + "=primary",
-                "--summary-file", work.resolve("backup.json").toString()),
+                "--allow", domain + "=primary",
+                "--summary-file", work.resolve("backup.json").toString()), backupTls,
                 metricsArgs(metrics, metricsPort == 0 ? 0 : metricsPort + 1, work.resolve("backup.metrics-port")),
                 common))) {
             String backupPort = backup.awaitFile(work.resolve("backup.port"), READY_TIMEOUT_NS);
             List<String> primaryArgs = new ArrayList<>(List.of("primary", "--backup", "127.0.0.1:" + backupPort,
-                    "--tls-dir", tls.resolve("primary").toString(),
                     "--service-port", "0", "--run-dir", work.resolve("primary").toString(),
                     "--ready-file", work.resolve("primary.port").toString(),
                     "--summary-file", work.resolve("primary.json").toString()));
@@ -153,6 +171,7 @@ final class DemoCommand implements Callable<Integer> {
             if (noOutputCommit) {
                 primaryArgs.add("--no-output-commit");
             }
+            primaryArgs.addAll(primaryTls);
             List<String> primaryMetrics = metricsArgs(metrics, metricsPort, work.resolve("primary.metrics-port"));
             try (ChildProcess primary = ChildProcess.start("primary", work.resolve("primary.log"),
                     concat(primaryArgs, primaryMetrics, common))) {

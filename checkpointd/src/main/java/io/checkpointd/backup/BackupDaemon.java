@@ -9,7 +9,10 @@ import io.checkpointd.replication.tls.TlsPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
 import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +51,7 @@ public final class BackupDaemon implements AutoCloseable {
 
     private BackupDaemon(LaunchContext ctx) {
         CheckpointdConfig config = ctx.config();
+        usableDirectory(config.backup().dir());
         metrics = new BackupMetrics(ctx.registry());
         Map<String, GuestRestorer> byDriver = new LinkedHashMap<>();
         for (Driver driver : ctx.drivers()) {
@@ -64,11 +68,26 @@ public final class BackupDaemon implements AutoCloseable {
         }
         TlsPipeline tls = ctx.tls() == null ? null : new TlsPipeline(ctx.tls(), "backup", null, ctx.registry());
         server = new BackupServer(config.backup().dir(), metrics, MAX_DEVICE_STATE_BYTES, config.failureDetector(),
-                restorers, ctx.registry(), ctx.clock(), consent, tls);
+                restorers, ctx.registry(), ctx.clock(), consent, tls, config.backup().maxRamBytes());
         ReplicationConfig rc = config.replication();
         address = server.start(ownLoops != null ? ownLoops : ctx.ioLoops(),
                 ownHeartbeats != null ? ownHeartbeats : ctx.heartbeatLoops(), ctx.transport(), ctx.listenAddress(),
                 Math.toIntExact(rc.maxFrameBytes()), MAX_PAGES_PER_FRAME);
+    }
+
+    /**
+     * The replica directory must be a writable directory (made if absent), or the backup does not start: a
+     * backup that starts and then fails every HELLO leaves its primaries silently unprotected.
+     */
+    private static void usableDirectory(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("backup.dir " + dir + " is not usable for replicas: " + e, e);
+        }
+        if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            throw new IllegalArgumentException("backup.dir " + dir + " is not a writable directory");
+        }
     }
 
     /** Starts the backup the context describes; the context is concluded (checked) first. */

@@ -84,6 +84,7 @@ public final class BackupServer implements AutoCloseable {
     private final MeterRegistry registry;
     private final NanoClock clock;
     private final DomainConsent consent;
+    private final long maxRamBytes;
     private final TlsPipeline tls;
     private final Map<String, Slot> slots = new HashMap<>();
     private final Set<String> active = new HashSet<>();
@@ -97,8 +98,9 @@ public final class BackupServer implements AutoCloseable {
      */
     public BackupServer(Path baseDir, BackupMetrics metrics, long maxDeviceStateBytes, FailureDetectorConfig detection,
                         GuestRestorer restorer, MeterRegistry registry, NanoClock clock, DomainConsent consent,
-                        TlsPipeline tls) {
+                        TlsPipeline tls, long maxRamBytes) {
         this.consent = consent;
+        this.maxRamBytes = maxRamBytes;
         this.tls = tls;
         this.baseDir = baseDir;
         this.metrics = metrics;
@@ -157,6 +159,9 @@ public final class BackupServer implements AutoCloseable {
     Slot acquire(Hello hello, Channel channel, List<String> peerNames) throws IOException, ProtocolViolation {
         String domain = hello.domainName();
         String refused = consent.refusal(domain, peerNames, tls != null);
+        if (refused == null) {
+            refused = ramRefusal(hello.guest().ramBytes());
+        }
         if (refused != null) {
             if (tls != null) {
                 HandshakeGuard.countRefusal(registry, "backup", "not_allowed");
@@ -200,6 +205,28 @@ public final class BackupServer implements AutoCloseable {
         }
         active.add(domain);
         return slot;
+    }
+
+    /**
+     * Why a guest of {@code ramBytes} is not taken, or null: over {@code backup.max-ram}, or over this host's
+     * memory (it could never run here, and its replica and standby map that much address space).
+     */
+    private String ramRefusal(long ramBytes) {
+        long hostBytes = ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        if (ramBytes > maxRamBytes) {
+            return "a guest of " + ramBytes + " bytes of RAM is over backup.max-ram (" + maxRamBytes + " bytes) here";
+        }
+        if (hostBytes > 0 && ramBytes > hostBytes) {
+            return "a guest of " + ramBytes + " bytes of RAM is larger than this host's memory (" + hostBytes
+                    + " bytes): it could never run here";
+        }
+        return null;
+    }
+
+    /** Where the replicas are kept. */
+    Path baseDir() {
+        return baseDir;
     }
 
     private Slot newSlot(String domain, Hello hello) throws IOException {

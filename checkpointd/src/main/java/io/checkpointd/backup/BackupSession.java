@@ -128,6 +128,10 @@ public final class BackupSession extends SimpleChannelInboundHandler<Frame> {
                 store = slot.store();
             } catch (ProtocolViolation e) {
                 refusal = e.getMessage();
+            } catch (IOException e) {
+                // The primary hears why it is not protected, instead of a closed connection and silence.
+                refusal = "the backup cannot keep a replica of domain '" + hello.domainName() + "' under "
+                        + server.baseDir() + ": " + e;
             }
         }
         if (refusal != null) {

@@ -137,7 +137,8 @@ final class ConfigMapper {
 
     private static BackupConfig backup(YamlSection s, BackupConfig d, Path baseDir) throws ConfigException {
         Map<String, List<String>> domains = s.nameLists("domains");
-        BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir), domains.isEmpty() ? d.domains() : domains);
+        BackupConfig c = new BackupConfig(s.path("dir", d.dir(), baseDir), domains.isEmpty() ? d.domains() : domains,
+                s.bytes("max-ram", d.maxRamBytes(), BackupConfig.MAX_RAM_BYTES));
         s.rejectUnknownKeys();
         return c;
     }

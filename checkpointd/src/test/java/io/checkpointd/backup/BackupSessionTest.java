@@ -67,7 +67,7 @@ class BackupSessionTest {
                 (domain, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
                 }, new SimpleMeterRegistry(), NanoClock.SYSTEM,
-                new DomainConsent(Map.of("test", List.of("primary"))), null);
+                new DomainConsent(Map.of("test", List.of("primary"))), null, 1L << 30);
     }
 
     @AfterEach
@@ -127,7 +127,7 @@ class BackupSessionTest {
         };
         BackupServer server = new BackupServer(dir.resolve("standby-backup"), metrics, 1 << 20,
                 FailureDetectorConfig.defaults(), withStandby, new SimpleMeterRegistry(), NanoClock.SYSTEM,
-                new DomainConsent(Map.of("test", List.of("primary"))), null);
+                new DomainConsent(Map.of("test", List.of("primary"))), null, 1L << 30);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
             ch.writeInbound(new Hello("test", new GuestSpec("test", RAM, PAGE, 0, "")));
@@ -289,7 +289,7 @@ class BackupSessionTest {
         Path base = dir.resolve("unable");
         BackupServer server = new BackupServer(base, metrics, 1 << 20, FailureDetectorConfig.defaults(), unable,
                 new SimpleMeterRegistry(), NanoClock.SYSTEM,
-                new DomainConsent(Map.of("test", List.of("primary"))), null);
+                new DomainConsent(Map.of("test", List.of("primary"))), null, 1L << 30);
         try {
             EmbeddedChannel ch = new EmbeddedChannel(new BackupSession(server, metrics, 1 << 20, NanoClock.SYSTEM));
             ch.writeInbound(new Hello(FrameCodec.PROTOCOL_VERSION, "test", 0, 1, new GuestSpec("test", RAM, PAGE, 0, "the-guest")));

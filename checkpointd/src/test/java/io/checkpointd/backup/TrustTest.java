@@ -81,6 +81,10 @@ class TrustTest {
 
     /** Says HELLO for {@code domain} through {@code tls} (null: plain TCP); the answer, or null if cut off. */
     private HelloAck hello(Function<Channel, SslHandler> tls, String domain) throws Exception {
+        return helloWith(tls, new Hello(domain, GUEST));
+    }
+
+    private HelloAck helloWith(Function<Channel, SslHandler> tls, Hello hello) throws Exception {
         CompletableFuture<HelloAck> answer = new CompletableFuture<>();
         Channel ch = new Bootstrap().group(clients).channel(Transport.TCP.clientChannel())
                 .handler(new ChannelInitializer<Channel>() {
@@ -110,7 +114,7 @@ class TrustTest {
                                 });
                     }
                 }).connect(address).sync().channel();
-        ch.writeAndFlush(new Hello(domain, GUEST));
+        ch.writeAndFlush(hello);
         try {
             return answer.get(20, TimeUnit.SECONDS);
         } finally {
@@ -197,6 +201,34 @@ class TrustTest {
         assertThat(failures("not_allowed")).isEqualTo(1);
         assertNothingCreated();
         assertARealPrimaryIsServed();
+    }
+
+    @Test
+    void aHelloClaimingATebibyteOfRamIsRefusedBeforeAnyFileIsMade() throws Exception {
+        HelloAck ack = helloWith(as("tls/primary"), new Hello(DOMAIN, new GuestSpec(SimDriver.NAME, 1L << 40, 4096, 0,
+                GUEST.description())));
+        assertThat(ack.rejection()).contains("a guest of 1099511627776 bytes of RAM is over backup.max-ram");
+        assertNothingCreated();
+        assertARealPrimaryIsServed();
+    }
+
+    /** Names the backup does not host leave nothing behind: no replica, and no heartbeat socket per name. */
+    @Test
+    void twoHundredStrangeDomainNamesLeaveNoDescriptorBehind() throws Exception {
+        Function<Channel, SslHandler> primary = as("tls/primary");
+        hello(primary, "warm-up"); // the first connection loads TLS and codec classes
+        long before = openDescriptors();
+        for (int i = 0; i < 200; i++) {
+            assertThat(hello(primary, "name" + i).accepted()).isFalse();
+        }
+        assertThat(openDescriptors()).as("descriptors after 200 refused names").isLessThanOrEqualTo(before + 5);
+        assertNothingCreated();
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
     }
 
     @Test

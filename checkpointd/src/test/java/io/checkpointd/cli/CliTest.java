@@ -56,6 +56,16 @@ class CliTest {
     }
 
     @Test
+    void aBackupWhoseDirIsAFileRefusesToStart() throws Exception {
+        Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
+        Path config = dir.resolve("plain-dir.yaml");
+        Files.writeString(config, "replication:\n  tls: off\n");
+        ToolRun r = run("backup", "--config", config.toString(), "--listen", "127.0.0.1:0", "--dir", file.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("backup.dir " + file + " is not usable for replicas");
+    }
+
+    @Test
     void plainTcpIsRefusedOffLoopback() throws Exception {
         Path config = dir.resolve("plain.yaml");
         Files.writeString(config, "replication:\n  tls: off\n");

@@ -32,7 +32,7 @@ class ConfigLoaderTest {
             "net-buffer.output-commit", "net-buffer.max-held", "net-buffer.max-held-frames",
             "sim.ram", "sim.page-size", "sim.dirty-rate", "sim.hot-set", "sim.hot-fraction", "sim.writer-threads",
             "sim.service-port", "sim.keys", "sim.disk",
-            "backup.dir", "backup.domains",
+            "backup.dir", "backup.domains", "backup.max-ram",
             "failure-detector.heartbeat-interval", "failure-detector.suspect-after", "failure-detector.dead-after",
             "pre-copy.few-pages", "pre-copy.max-rounds", "pre-copy.max-ram-multiple", "pre-copy.sigma-after-rounds", "pre-copy.sigma-window",
             "pre-copy.sigma-low", "pre-copy.sigma-high",

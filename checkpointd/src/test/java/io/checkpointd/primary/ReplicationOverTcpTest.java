@@ -50,7 +50,7 @@ class ReplicationOverTcpTest {
                 FailureDetectorConfig.defaults(), (d, description, replica, device, disk, ramInPlace) -> {
                     throw new AssertionError("no failover expected");
                 }, new SimpleMeterRegistry(), NanoClock.SYSTEM,
-                new DomainConsent(Map.of("test", List.of("primary"))), null);
+                new DomainConsent(Map.of("test", List.of("primary"))), null, 1L << 30);
         TestDomain domain = new TestDomain(dir.resolve("primary.ram"), RAM, PAGE);
         StagingPool pool = new StagingPool(PAGE);
         List<String> output = new CopyOnWriteArrayList<>();
