@@ -284,7 +284,8 @@ public final class DomainXml {
         return Optional.empty();
     }
 
-    private Element root() {
+    /** The parsed definition; read-only by convention (also for {@link PeerDomainPolicy}). */
+    Element root() {
         return document.getDocumentElement();
     }
 

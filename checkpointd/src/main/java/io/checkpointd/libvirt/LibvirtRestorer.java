@@ -70,6 +70,10 @@ final class LibvirtRestorer implements GuestRestorer {
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
+        String refused = new PeerDomainPolicy(config.runDir()).problem(xml);
+        if (refused != null) {
+            return refused;
+        }
         Accelerator here = accelerator.getNow(null);
         if (xml.type().equals("kvm") && here != null && !here.kvm()) {
             return "the guest runs under KVM on the primary, but " + here.reason();

@@ -30,6 +30,17 @@ public final class MetricsServer implements AutoCloseable {
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private static final String PLAIN_TEXT = "text/plain; charset=utf-8";
 
+    private static final int WORKERS = 4;
+    /** Seconds a client may take to send its request (the JDK server's own limit, off by default). */
+    private static final String MAX_REQUEST_SECONDS = "10";
+
+    static {
+        // Read once by the JDK's HTTP server when it is first used: set it before, unless the operator did.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", MAX_REQUEST_SECONDS);
+        }
+    }
+
     private final HttpServer server;
     private final ExecutorService executor;
     private final PrometheusMeterRegistry registry;
@@ -39,7 +50,10 @@ public final class MetricsServer implements AutoCloseable {
         this.server = server;
         this.registry = registry;
         this.status = status;
-        this.executor = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("metrics-http").factory());
+        // More than one worker: a client that never finishes its request holds one until the request timeout,
+        // and scrapes and /status go on meanwhile.
+        this.executor = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().daemon().name("metrics-http-", 0)
+                .factory());
         server.createContext("/", this::handle);
         server.setExecutor(executor);
         server.start();

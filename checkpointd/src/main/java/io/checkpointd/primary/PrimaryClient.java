@@ -86,6 +86,8 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
     // must never be released.
     private volatile boolean handedOver;
     private volatile String lastRefusal = "";
+    private volatile int refusalsInARow; // written on the connection's loop, one connection at a time
+    private static final long MAX_REFUSED_RETRY_NS = TimeUnit.MINUTES.toNanos(1);
     private long connectFailures;
 
     PrimaryClient(EventLoopGroup group, HostPort backup, Hello hello, CheckpointProgress progress, OutputCommit output,
@@ -135,12 +137,15 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
     /** A connected backup that went silent (its host died, no FIN ever comes) is dropped like a closed one. */
     private void checkBackup() {
+        // Polled connected or not, so that a backup killed outright shows suspect, then dead, in /status and
+        // the peer-state gauge within the failure detector's times, not "alive" until it comes back.
+        long nowNs = clock.nanoTime();
+        PeerState state = backupMonitor.poll(nowNs);
         Channel ch = channel;
         if (!ready || ch == null) {
             return;
         }
-        long nowNs = clock.nanoTime();
-        if (backupMonitor.poll(nowNs) == PeerState.DEAD) {
+        if (state == PeerState.DEAD) {
             LOG.error("backup {} silent for {} ms: declaring it dead", backupLabel,
                     TimeUnit.NANOSECONDS.toMillis(backupMonitor.silenceNs(nowNs)));
             ch.close();
@@ -187,7 +192,11 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
 
     private void scheduleReconnect() {
         if (!closed && !group.isShuttingDown()) {
-            group.schedule(this::connect, reconnectDelayNs, TimeUnit.NANOSECONDS);
+            // A backup that refuses this primary will refuse it again until its operator acts: ask less
+            // often (doubling up to a minute), so neither side's log fills with the same refusal.
+            long delayNs = refusalsInARow == 0 ? reconnectDelayNs
+                    : Math.min(MAX_REFUSED_RETRY_NS, reconnectDelayNs << Math.min(refusalsInARow, 16));
+            group.schedule(this::connect, delayNs, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -195,7 +204,9 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             connectFailures = 0;
-            LOG.info("connected to backup {}; sending HELLO for domain {}", backupLabel, hello.domainName());
+            if (refusalsInARow == 0) {
+                LOG.info("connected to backup {}; sending HELLO for domain {}", backupLabel, hello.domainName());
+            }
             ctx.writeAndFlush(hello);
         }
 
@@ -204,6 +215,8 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
             backupMonitor.onSignOfLife(clock.nanoTime());
             switch (frame) {
                 case HelloAck ack when ack.accepted() -> {
+                    refusalsInARow = 0;
+                    lastRefusal = "";
                     minimumNextEpoch = ack.lastCommittedEpoch() + 1;
                     backupMonitor.watch(clock.nanoTime());
                     if (heartbeats != null && ack.heartbeatPort() != 0
@@ -225,9 +238,11 @@ public final class PrimaryClient implements ReplicationLink, AutoCloseable {
                 }
                 case HelloAck ack -> {
                     if (!ack.rejection().equals(lastRefusal)) {
-                        LOG.error("backup {} refused this primary: {}", backupLabel, ack.rejection());
+                        LOG.error("backup {} refused this primary: {}; asking again less and less often", backupLabel,
+                                ack.rejection());
                         lastRefusal = ack.rejection();
                     }
+                    refusalsInARow++;
                     ctx.close();
                 }
                 case Ack ack -> onAck(ack.epoch());

@@ -54,6 +54,23 @@ class MetricsServerTest {
         assertThat(r.body()).isEqualTo("{\"role\":\"test\"}\n");
     }
 
+    /** One client that never finishes its request does not block /status for everyone else. */
+    @Test
+    void aSlowClientDoesNotBlockTheOthers() throws Exception {
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", server.port())) {
+            slow.getOutputStream().write("GET /status HTTP/1.1\r\nHost: x\r\n".getBytes()); // no blank line
+            slow.getOutputStream().flush();
+            Thread.sleep(200);
+            long startNs = System.nanoTime();
+            var client = java.net.http.HttpClient.newHttpClient();
+            var response = client.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(server.url() + "/status")).timeout(java.time.Duration.ofSeconds(5)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(System.nanoTime() - startNs).as("answered while the slow client waits").isLessThan(5_000_000_000L);
+        }
+    }
+
     @Test
     void aWrongPathIsA404WithOneLine() throws Exception {
         for (String path : new String[] {"/", "/metricsx", "/status/x", "/favicon.ico"}) {

@@ -9,6 +9,7 @@ import io.checkpointd.util.FileTrees;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import io.checkpointd.backup.ReplicaStore;
 import io.checkpointd.replication.tls.CertificateAuthority;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -100,7 +101,8 @@ public final class LibvirtFailoverScenario {
                 file.truncate(DISK_BYTES);
                 file.write(java.nio.ByteBuffer.wrap(new byte[1]), DISK_BYTES - 1);
             }
-            Path console = work.resolve("console.log");
+            // In the boot directory: a backup starts a peer's definition only with files in its own directories.
+            Path console = bootDir.resolve("console.log");
             int netPort = freePort();
             domains.define(domainXml(netPort, console));
             Path backupDir = work.resolve("backup");
@@ -126,6 +128,7 @@ public final class LibvirtFailoverScenario {
                     long qemuPid = Long.parseLong(primary.awaitFile(work.resolve("primary.ready"),
                             TimeUnit.SECONDS.toNanos(120)));
                     awaitGuestService(console, primary);
+                    awaitProtection(report, backupDir, primary);
                     runClientAndKill(report, lan, work, primary, qemuPid);
                 }
                 ObjectNode primarySummary = readJson(work.resolve("primary.json"));
@@ -178,6 +181,23 @@ public final class LibvirtFailoverScenario {
                   run-dir: /run/checkpointd
                   warm-standby: %s
                 """.formatted(settings.warmStandby()) + libvirtExtra);
+    }
+
+    /**
+     * The scenario is about a protected guest: the load and the kill begin once the backup has committed the
+     * first (full) checkpoint, however long the live pre-copy of RAM and disk takes here.
+     */
+    private void awaitProtection(ObjectNode report, Path backupDir, ChildProcess primary)
+            throws IOException, InterruptedException {
+        long startNs = System.nanoTime();
+        long deadlineNs = startNs + TimeUnit.SECONDS.toNanos(180);
+        while (ReplicaStore.committedEpoch(backupDir, name) < 1) {
+            if (System.nanoTime() - deadlineNs > 0 || !primary.isAlive()) {
+                throw new IOException("the backup committed no checkpoint within 180 s of the guest's start");
+            }
+            Thread.sleep(100);
+        }
+        report.put("protected_after_guest_start_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
     }
 
     /** The guest's /init starts the service last; its line on the serial console says it listens. */
