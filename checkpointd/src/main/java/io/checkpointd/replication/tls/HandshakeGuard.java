@@ -10,6 +10,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.security.cert.CertificateExpiredException;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,21 +26,59 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     private final String role;
     private final String expectedPeer; // null: any peer the CA signed (checked later, per domain)
     private final MeterRegistry registry;
+    private final AtomicInteger pending; // connections of this listener still in their handshake; null: no cap
+    private final int maxPending;
+    private boolean counted;
+    private boolean turnedAway; // closed on arrival: its handshake never began, so it is not a failure
 
     /**
      * @param role         "primary" or "backup": this side, for logs and the metric
      * @param expectedPeer the name the peer's certificate must carry, or null to check it later
+     * @param pending      shared by a listener's connections: how many are still in their handshake (null: no cap)
+     * @param maxPending   beyond this many, a new connection is closed at once: strangers cannot pile up
      */
-    public HandshakeGuard(String role, String expectedPeer, MeterRegistry registry) {
+    public HandshakeGuard(String role, String expectedPeer, MeterRegistry registry, AtomicInteger pending,
+                          int maxPending) {
         this.role = role;
         this.expectedPeer = expectedPeer;
         this.registry = registry;
+        this.pending = pending;
+        this.maxPending = maxPending;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        if (pending != null) {
+            counted = true;
+            if (pending.incrementAndGet() > maxPending) {
+                counter(registry, role, "too_many_pending").increment();
+                turnedAway = true;
+                LOG.debug("{}: {} connections are in their TLS handshake already; closing {}", role, maxPending,
+                        ctx.channel().remoteAddress());
+                ctx.close();
+                return;
+            }
+        }
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        handshakeOver();
+        super.channelInactive(ctx);
+    }
+
+    private void handshakeOver() {
+        if (counted) {
+            counted = false;
+            pending.decrementAndGet();
+        }
     }
 
     /** Registers the failure counter with every reason at 0, so a dashboard sees the series from the start. */
     public static void registerMetrics(MeterRegistry registry, String role) {
         for (String reason : List.of("no_certificate", "unknown_ca", "expired", "not_tls", "timeout",
-                "wrong_peer", "not_allowed", "other")) {
+                "wrong_peer", "not_allowed", "too_many_pending", "other")) {
             counter(registry, role, reason);
         }
     }
@@ -60,6 +99,10 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
         if (event instanceof SslHandshakeCompletionEvent done) {
+            handshakeOver();
+            if (turnedAway) {
+                return;
+            }
             if (!done.isSuccess()) {
                 String reason = reasonOf(done.cause());
                 LOG.error("{}: TLS handshake with {} failed ({}): {}; nothing was created", role,
