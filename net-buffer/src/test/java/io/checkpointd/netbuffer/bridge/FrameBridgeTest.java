@@ -74,6 +74,11 @@ class FrameBridgeTest {
         BridgeCounters counters = lab.bridge().counters();
         assertThat(counters.toGuestFrames()).as("the ARP request and the ping at least").isGreaterThanOrEqualTo(2);
         assertThat(counters.fromGuestFrames()).as("the ARP reply and the pong").isGreaterThanOrEqualTo(2);
+        // Counted once the tap write completes, on the bridge's loop: the host may read the pong a moment before.
+        long deadlineNs = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (counters.toTapFrames() != counters.fromGuestFrames() && System.nanoTime() - deadlineNs < 0) {
+            Thread.sleep(5);
+        }
         assertThat(counters.toTapFrames()).isEqualTo(counters.fromGuestFrames());
         assertThat(counters.toTapDroppedFrames()).isZero();
     }
