@@ -103,7 +103,13 @@ public final class HeartbeatChannel implements AutoCloseable {
      * accepted only with a valid tag and a sequence above the last accepted. Null goes back to the token alone.
      */
     public void setKeys(HeartbeatKeys keys) {
-        channel.eventLoop().execute(() -> handler.keys(keys));
+        // Applied before returning (unless called on the channel's own loop, where it is applied at once):
+        // a datagram that arrives after this call is judged under these keys.
+        if (channel.eventLoop().inEventLoop()) {
+            handler.keys(keys);
+        } else {
+            channel.eventLoop().submit(() -> handler.keys(keys)).syncUninterruptibly();
+        }
     }
 
     /** Datagrams received and ignored: wrong length, magic, version, session token, tag or sequence. */
